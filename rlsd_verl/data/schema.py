@@ -272,83 +272,126 @@ def _decode_any_image(img: Any):
         return im
 
 
-def _chunks(rows: Iterable[Mapping], size: int):
-    buf = []
-    for r in rows:
-        buf.append(r)
-        if len(buf) >= size:
-            yield buf
-            buf = []
-    if buf:
-        yield buf
+class ParquetSink:
+    """Streaming, atomic writer of :data:`FEATURES` rows to one parquet file.
+
+    Rows are buffered and converted chunk by chunk through
+    ``datasets.Dataset.from_list(chunk, features=FEATURES)``, then appended to a temporary file in the
+    destination folder; :meth:`commit` moves it into place with ``os.replace``, :meth:`abort` (or an
+    exception inside a ``with`` block) deletes it. ``check(n_rows)`` (optional) runs before the commit
+    and may raise to abort it. Several sinks can be open at once (e.g. train and val files).
+    """
+
+    def __init__(self, path: str | os.PathLike, *, validate: bool = True, row_group_size: int = ROW_GROUP_SIZE):
+        import pyarrow.parquet as pq
+
+        self.path = os.fspath(path)
+        self.validate = validate
+        self.row_group_size = row_group_size
+        self.rows = 0
+        self._buf: list[dict] = []
+        out_dir = os.path.dirname(os.path.abspath(self.path))
+        os.makedirs(out_dir, exist_ok=True)
+        fd, self._tmp = tempfile.mkstemp(prefix=f".{os.path.basename(self.path)}.", suffix=".tmp", dir=out_dir)
+        os.close(fd)
+        self._schema = FEATURES.arrow_schema
+        self._writer = pq.ParquetWriter(self._tmp, schema=self._schema)
+        self._closed = False
+
+    def add(self, row: Mapping) -> None:
+        if self._closed:
+            raise RuntimeError(f"{self.path}: sink already closed")
+        if self.validate:
+            validate_row(row, where=self.path)
+        self._buf.append(row)
+        if len(self._buf) >= self.row_group_size:
+            self._flush()
+
+    def add_table(self, table) -> None:
+        """Append an Arrow table that already has the :data:`FEATURES` storage layout."""
+        self._flush()
+        self._writer.write_table(table.cast(self._schema))
+        self.rows += table.num_rows
+
+    def _flush(self) -> None:
+        if not self._buf:
+            return
+        table = datasets.Dataset.from_list(self._buf, features=FEATURES).data.table
+        self._writer.write_table(table.cast(self._schema))
+        self.rows += len(self._buf)
+        self._buf = []
+
+    def commit(self, check=None) -> int:
+        """Finish the file and move it into place; returns the number of rows. Empty files are refused."""
+        try:
+            self._flush()
+            self._writer.close()
+            self._closed = True
+            if self.rows == 0:
+                raise SchemaError(f"{self.path}: no rows to write")
+            if check is not None:
+                check(self.rows)
+            os.replace(self._tmp, self.path)
+        except BaseException:
+            self.abort()
+            raise
+        return self.rows
+
+    def abort(self) -> None:
+        if not self._closed:
+            self._closed = True
+            try:
+                self._writer.close()
+            except Exception:  # noqa: BLE001
+                pass
+        if os.path.exists(self._tmp):
+            os.remove(self._tmp)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is not None:
+            self.abort()
+        elif not self._closed:
+            self.commit()
+        return False
 
 
 def write_parquet(rows_or_dataset, path: str | os.PathLike, *, validate: bool = True,
-                  row_group_size: int = ROW_GROUP_SIZE) -> int:
+                  row_group_size: int = ROW_GROUP_SIZE, check=None) -> int:
     """Write rows (a list or any iterable of dicts) or a ``datasets.Dataset`` to ``path`` atomically.
 
     Rows go through ``datasets.Dataset.from_list(rows, features=FEATURES)`` chunk by chunk (so an
     iterable streams without holding every image in memory) and are written with the schema and HF
     metadata of :data:`FEATURES`. The file is first written to a temporary file in the same folder and
     then moved into place with ``os.replace``: a failure leaves neither a partial file nor a temp file.
-    An empty input is an error. Returns the number of rows written.
+    An empty input is an error. ``check(n_rows)`` may raise to abort before the file is committed.
+    Returns the number of rows written.
     """
-    import pyarrow.parquet as pq
-
-    path = os.fspath(path)
-    out_dir = os.path.dirname(os.path.abspath(path))
-    os.makedirs(out_dir, exist_ok=True)
-
-    if isinstance(rows_or_dataset, datasets.Dataset):
-        ds = rows_or_dataset
-        if ds.features != FEATURES:
-            try:
-                ds = ds.cast(FEATURES)
-            except Exception as e:  # noqa: BLE001
-                raise SchemaError(f"{path}: dataset features do not match FEATURES: {e}") from e
-        raw = ds.cast_column("images", List(Image(decode=False)))  # validate without decoding to PIL
-        chunks = ((raw.select(range(i, min(i + row_group_size, len(raw)))))
-                  for i in range(0, len(raw), row_group_size))
-    else:
-        chunks = None
-
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=out_dir)
-    os.close(fd)
-    n = 0
-    writer = None
+    sink = ParquetSink(path, validate=validate, row_group_size=row_group_size)
     try:
-        schema = FEATURES.arrow_schema
-        writer = pq.ParquetWriter(tmp, schema=schema)
-        if chunks is not None:
-            for part in chunks:
+        if isinstance(rows_or_dataset, datasets.Dataset):
+            ds = rows_or_dataset
+            if ds.features != FEATURES:
+                try:
+                    ds = ds.cast(FEATURES)
+                except Exception as e:  # noqa: BLE001
+                    raise SchemaError(f"{sink.path}: dataset features do not match FEATURES: {e}") from e
+            raw = ds.cast_column("images", List(Image(decode=False)))  # validate without decoding to PIL
+            for start in range(0, len(raw), row_group_size):
+                part = raw.select(range(start, min(start + row_group_size, len(raw))))
                 if validate:
                     for r in part:
-                        validate_row(r, where=path)
-                writer.write_table(part.with_format("arrow")[:].cast(schema))  # same storage as Image()
-                n += len(part)
+                        validate_row(r, where=sink.path)
+                sink.add_table(part.with_format("arrow")[:])
         else:
-            for chunk in _chunks(rows_or_dataset, row_group_size):
-                if validate:
-                    for r in chunk:
-                        validate_row(r, where=path)
-                table = datasets.Dataset.from_list(list(chunk), features=FEATURES).data.table
-                writer.write_table(table.cast(schema))
-                n += len(chunk)
-        writer.close()
-        writer = None
-        if n == 0:
-            raise SchemaError(f"{path}: no rows to write")
-        os.replace(tmp, path)
+            for r in rows_or_dataset:
+                sink.add(r)
     except BaseException:
-        if writer is not None:
-            try:
-                writer.close()
-            except Exception:  # noqa: BLE001
-                pass
-        if os.path.exists(tmp):
-            os.remove(tmp)
+        sink.abort()
         raise
-    return n
+    return sink.commit(check=check)
 
 
 def load_parquet(path: str | os.PathLike) -> datasets.Dataset:
