@@ -1,0 +1,198 @@
+"""Parsing of option lists and gold answers (no ``eval``), and the rule-verifiability test.
+
+* :func:`parse_list_literal` reads MMMU's stringified Python lists (``"['$6', '$7']"``) with
+  ``ast.literal_eval`` only (which evaluates literals, never code) and checks it is a list of strings.
+* :func:`repair_escapes` undoes the lost-backslash corruption seen in MathVision golds (id 2830:
+  ``"\\x0crac{36}{13}"`` is ``"\\frac{36}{13}"`` whose ``\\f`` became a form feed).
+* :func:`clean_gold` strips presentation wrappers (``$...$``, ``\\boxed{...}``) from a gold.
+* :func:`parse_lettered_options` splits ``"A. 200.96;B. 3215.36;C. 6280"`` (We-Math) and
+  :func:`options_from_text` finds ``A. ...`` / ``(A) ...`` option lines inside a question text.
+* :func:`verifiable_kind` classifies a gold as ``letter`` / ``yes_no`` / ``number`` / ``expression``
+  (rule-checkable with ``mathruler`` / ``math_verify``) or ``None`` (free text: not kept for RLVR).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+
+_LETTER_RE = re.compile(r"^\(?([A-Z])\)?[.:]?$")
+
+
+def parse_list_literal(text, what: str) -> list[str]:
+    """Parse a stringified list of strings (or pass through an actual list); ``ValueError`` naming ``what``."""
+    if isinstance(text, (list, tuple)):
+        value = list(text)
+    else:
+        if not isinstance(text, str):
+            raise ValueError(f"{what}: expected a stringified list, got {type(text).__name__}")
+        src = text.strip()
+        if not (src.startswith("[") and src.endswith("]")):
+            raise ValueError(f"{what}: expected a stringified list like \"['a', 'b']\", got {text!r:.120}")
+        try:
+            value = ast.literal_eval(src)
+        except (ValueError, SyntaxError, MemoryError, RecursionError) as e:
+            raise ValueError(f"{what}: cannot parse {text!r:.120} as a list literal: {e}") from None
+        if not isinstance(value, list):
+            raise ValueError(f"{what}: {text!r:.120} is not a list")
+    out = []
+    for i, v in enumerate(value):
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            v = str(v)
+        if not isinstance(v, str):
+            raise ValueError(f"{what}: element {i} is {type(v).__name__}, expected a string")
+        out.append(v)
+    return out
+
+
+def parse_gold_list(answer: str) -> list[str]:
+    """MMMU open answers: ``"['24/7', '3.429']"`` -> both golds; a plain string -> ``[answer]``."""
+    s = answer.strip()
+    if s.startswith("[") and s.endswith("]"):
+        try:
+            golds = parse_list_literal(s, "answer")
+        except ValueError:
+            return [answer]
+        golds = [g.strip() for g in golds if g.strip()]
+        return golds or [answer]
+    return [answer]
+
+
+# Control characters that appear when a LaTeX backslash escape was interpreted by a string parser.
+_ALWAYS = {"\x0c": "\\f", "\x08": "\\b", "\x07": "\\a", "\x0b": "\\v"}
+_BEFORE_LETTER = {"\t": "\\t", "\r": "\\r"}
+
+
+def repair_escapes(text: str) -> str:
+    """``"\\x0crac{36}{13}"`` -> ``"\\frac{36}{13}"`` (also ``\\b``, ``\\a``, ``\\v``; ``\\t``/``\\r`` before a letter)."""
+    for bad, good in _ALWAYS.items():
+        text = text.replace(bad, good)
+    for bad, good in _BEFORE_LETTER.items():
+        text = re.sub(re.escape(bad) + r"(?=[A-Za-z])", lambda m, g=good: g, text)
+    return text
+
+
+def _unwrap_boxed(s: str) -> str:
+    m = re.fullmatch(r"\\boxed\{(.*)\}", s, flags=re.S)
+    if not m:
+        return s
+    inner = m.group(1)
+    depth = 0
+    for ch in inner:  # only unwrap when the braces of the content balance
+        depth += ch == "{"
+        depth -= ch == "}"
+        if depth < 0:
+            return s
+    return inner if depth == 0 else s
+
+
+def clean_gold(answer: str) -> str:
+    """Strip ``$...$`` and a whole-answer ``\\boxed{...}`` (repeatedly); whitespace-trimmed."""
+    s = answer.strip()
+    for _ in range(3):
+        prev = s
+        if len(s) >= 2 and s.startswith("$") and s.endswith("$"):
+            s = s.strip("$").strip()
+        s = _unwrap_boxed(s).strip()
+        if s == prev:
+            break
+    return s or answer.strip()
+
+
+def letter_of(answer: str) -> str | None:
+    """``"B"``, ``"(B)"``, ``"B."`` -> ``"B"``; anything else -> None."""
+    m = _LETTER_RE.match(answer.strip())
+    return m.group(1) if m else None
+
+
+_LETTERED_SPLIT = re.compile(r"(?:^|;)\s*([A-Z])\s*[.．:：]\s*")
+
+
+def parse_lettered_options(text: str, what: str) -> list[str]:
+    """``"A. 200.96;B. 3215.36;C. 6280;D. 32; E. No correct answer"`` -> the five option texts.
+
+    Letters must run A, B, C, ... without gaps; ``ValueError`` naming ``what`` otherwise.
+    """
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError(f"{what}: empty option string")
+    matches = list(_LETTERED_SPLIT.finditer(text.strip()))
+    if not matches or matches[0].start() != 0:
+        raise ValueError(f"{what}: option string does not start with 'A.': {text!r:.120}")
+    letters = [m.group(1) for m in matches]
+    if letters != [chr(65 + i) for i in range(len(letters))]:
+        raise ValueError(f"{what}: option letters {letters} are not A, B, C, ... in order: {text!r:.120}")
+    src = text.strip()
+    opts = []
+    for i, m in enumerate(matches):
+        end = matches[i + 1].start() if i + 1 < len(matches) else len(src)
+        opts.append(src[m.end():end].strip().rstrip(";").strip())
+    return opts
+
+
+_OPTION_LINE = re.compile(r"^\s*(?:\(([A-J])\)|([A-J])[.．:：)])\s*(.*?)\s*$")
+
+
+def options_from_text(text: str) -> list[str] | None:
+    """Option texts from ``A. x`` / ``(A) x`` / ``A) x`` lines in a question (A, B, ... in order, >= 2).
+
+    Returns None when the question has no such contiguous option list.
+    """
+    found: dict[str, str] = {}
+    for line in text.splitlines():
+        m = _OPTION_LINE.match(line)
+        if m:
+            letter = m.group(1) or m.group(2)
+            if letter not in found:
+                found[letter] = m.group(3)
+    if len(found) < 2:
+        return None
+    letters = sorted(found)
+    if letters != [chr(65 + i) for i in range(len(letters))]:
+        return None
+    return [found[letter] for letter in letters]
+
+
+_NUMBER = re.compile(
+    r"^[-+−]?\s*(?:\d{1,3}(?:,\d{3})+|\d+)?(?:\.\d+)?(?:[eE][-+]?\d+)?\s*(?:%|\\%|°|\^\\circ|\^\{\\circ\})?$"
+)
+_FRACTION = re.compile(r"^[-+]?\d+\s*/\s*\d+$")
+_YES_NO = {"yes", "no", "true", "false"}
+_MATH_CHARS = re.compile(r"[\d\\^_=+\-*/(){}\[\]]")
+_WORD = re.compile(r"[A-Za-z]{4,}")
+_LATEX_CMD = re.compile(r"\\[A-Za-z]+")
+
+
+def verifiable_kind(answer: str) -> str | None:
+    """``letter`` / ``yes_no`` / ``number`` / ``expression`` for golds a rule can check, else None.
+
+    ``expression``: a short math expression (digits or LaTeX, at most 64 characters, no plain-English
+    words outside LaTeX commands) that ``math_verify.parse`` can read when it is installed.
+    """
+    s = clean_gold(answer)
+    if not s:
+        return None
+    if letter_of(s):
+        return "letter"
+    if s.lower().rstrip(".") in _YES_NO:
+        return "yes_no"
+    if any(ch.isdigit() for ch in s) and (_NUMBER.match(s) or _FRACTION.match(s)):
+        return "number"
+    if len(s) > 64 or "\n" in s:
+        return None
+    if _WORD.search(_LATEX_CMD.sub(" ", s).replace("\\text", " ")):
+        return None
+    if not _MATH_CHARS.search(s):
+        return None
+    try:
+        from math_verify import parse
+    except ImportError:  # pragma: no cover - math_verify is a dependency
+        return "expression"
+    import threading
+
+    # math_verify's timeout uses signal.alarm, which only works in the main thread.
+    timeout = 5 if threading.current_thread() is threading.main_thread() else None
+    try:
+        parsed = parse(f"${s}$", parsing_timeout=timeout)
+    except Exception:  # noqa: BLE001
+        return None
+    return "expression" if parsed else None
