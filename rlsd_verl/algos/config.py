@@ -1,0 +1,402 @@
+"""``algorithm.rlsd.*``: the validated configuration of RLSD and of its self-distillation baselines.
+
+Every default is the paper's value (arXiv:2604.03128, §5.1) unless its documentation says
+otherwise. ``RLSDConfig.from_config(cfg.algorithm)`` reads the section out of verl's Hydra config
+(missing keys take the defaults, unknown keys are an error), and
+``RLSDConfig.validate_against_trainer_config(cfg)`` checks the rest of verl's ``ppo_trainer``
+config for settings that would silently break RLSD.
+
+Only the standard library is imported at module level (``omegaconf`` lazily, when a DictConfig is
+passed), so this module loads anywhere.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import os
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+
+__all__ = [
+    "DEFAULT_TEACHER_TEMPLATE",
+    "TEACHER_MODES",
+    "RLSDConfig",
+    "load_teacher_template",
+    "render_teacher_template",
+]
+
+#: The privileged block of the teacher prompt, appended to the end of the student's **own last user
+#: message**: the student's question and its format instruction stay exactly as the student saw
+#: them, and ``{hint}`` is replaced by the reference answer. Wording from the authors' template
+#: ``teacher_hint_self_distill.jinja`` (paper §3.3 in our notes; a commented-out box in the paper's
+#: LaTeX has the same text). The released template also repeats the student's format instruction
+#: after this sentence; here the student's own instruction, earlier in the same message, serves.
+DEFAULT_TEACHER_TEMPLATE = (
+    "\n\nHere is a reference solution:\n{hint}\n\n"
+    "After understanding the reference solution, please try to solve this problem using your own approach below."
+)
+
+#: Accepted values of ``algorithm.rlsd.teacher``.
+TEACHER_MODES = ("sync", "frozen", "live")
+
+_HINT_PLACEHOLDER = "{hint}"
+_PREFIX = "algorithm.rlsd"
+
+
+def load_teacher_template(template: str) -> str:
+    """Resolve ``algorithm.rlsd.teacher_template`` to the template text.
+
+    - A string containing ``{hint}`` is the template itself.
+    - ``"@path/to/file"`` reads the file (``~`` expanded; relative to the working directory).
+    - Otherwise, a string naming an existing file reads that file.
+
+    File contents are used verbatim except for one final newline (a text file's terminator, not
+    part of the prompt). The result must contain ``{hint}``.
+
+    Raises:
+        TypeError: ``template`` is not a string.
+        FileNotFoundError: an ``@path`` that does not exist.
+        ValueError: the resolved text has no ``{hint}`` placeholder.
+    """
+    if not isinstance(template, str):
+        raise TypeError(f"{_PREFIX}.teacher_template must be a string, got {type(template).__name__}")
+    source = "the template string"
+    text = template
+    path = None
+    if template.startswith("@"):
+        path = os.path.expanduser(template[1:])
+        if not os.path.isfile(path):
+            raise FileNotFoundError(
+                f"{_PREFIX}.teacher_template={template!r} names the file {path!r}, which does not exist; "
+                "give an existing file after '@', or the template text itself (containing {hint})"
+            )
+    elif _HINT_PLACEHOLDER not in template and "\n" not in template and os.path.isfile(os.path.expanduser(template)):
+        path = os.path.expanduser(template)
+    if path is not None:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+        if text.endswith("\n"):
+            text = text[:-1]
+        source = f"the file {path!r}"
+    if _HINT_PLACEHOLDER not in text:
+        raise ValueError(
+            f"{_PREFIX}.teacher_template: {source} has no '{{hint}}' placeholder, so the teacher would never see "
+            "the privileged information; put '{hint}' where the reference answer goes (or pass '@path' to a file "
+            "that contains it)"
+        )
+    return text
+
+
+def render_teacher_template(template: str, hint: str) -> str:
+    """Substitute ``hint`` for every ``{hint}`` in ``template`` (already resolved).
+
+    Plain substitution, not ``str.format``: other braces (LaTeX ``\\boxed{}``, JSON) in the template
+    or in the hint are kept literally.
+    """
+    if not isinstance(hint, str):
+        raise TypeError(f"hint must be a string, got {type(hint).__name__}")
+    return template.replace(_HINT_PLACEHOLDER, hint)
+
+
+def _help(text: str) -> dict:
+    return {"help": text}
+
+
+@dataclass
+class RLSDConfig:
+    r"""Configuration of RLSD (``algorithm.rlsd.*``) and of the self-distillation baselines.
+
+    Parameters that control the λ schedule (paper §4.1, Algorithm 1 line 17, §5.1):
+
+        lambda_init (`float`, *optional*, defaults to `0.5`):
+            Peak interpolation weight ``λ`` in ``Â_t = A·((1−λ) + λ·clip(w_t, 1±ε_w))``, in [0, 1].
+            Paper: "λ … is initialized at 0.5" to avoid an abrupt switch from uniform credit.
+        decay_steps (`int`, *optional*, defaults to `50`):
+            ``λ`` decays linearly to 0 over this many optimizer steps (paper: "over the first 50
+            training steps"; the released script uses 60). After it, RLSD is exactly GRPO.
+            0 keeps ``λ = lambda_init`` for the whole run.
+        warmup_steps (`int`, *optional*, defaults to `0`):
+            Linear ramp of ``λ`` from 0 to ``lambda_init`` before the decay. Paper and released
+            script: 0.
+
+    Parameters that control the reweighting:
+
+        clip_eps (`float`, *optional*, defaults to `0.2`):
+            ``ε_w``, half-width of the clip on the evidence ratio ``w_t`` (paper: 0.2), in [0, 1).
+            A trust region on credit redistribution: the per-token multiplier stays within
+            ``[1 − λε_w, 1 + λε_w]`` and, being positive, never flips the verifier's sign.
+
+    Parameters that control the teacher (paper §3.1–3.3):
+
+        teacher (`str`, *optional*, defaults to `"sync"`):
+            Which weights score the privileged prompt. ``"sync"``: a snapshot of the policy, refreshed
+            every ``sync_interval`` steps and frozen in between (paper: "synchronized with the student
+            model every 10 training steps and kept frozen in between"). ``"frozen"``: the initial
+            policy for the whole run. ``"live"``: the current policy (no snapshot).
+        sync_interval (`int`, *optional*, defaults to `10`):
+            Steps between teacher refreshes for ``teacher="sync"`` (paper: 10; released script: 20).
+            Ignored by ``"frozen"`` and ``"live"``.
+        hint_key (`str`, *optional*, defaults to `"reward_model.ground_truth"`):
+            Dotted path into the dataset row of the privileged information ``r``. Paper: RLSD needs
+            "only the final ground-truth answer", which verl rows keep in
+            ``reward_model.ground_truth``; e.g. ``"extra_info.reference_solution"`` for a full
+            solution (the OPSD setting).
+        teacher_template (`str`, *optional*, defaults to `DEFAULT_TEACHER_TEMPLATE`):
+            Text appended to the student's last user message to make the teacher prompt; must contain
+            ``{hint}``. Either the text itself, ``"@path"`` to a file, or an existing file path
+            (see :func:`load_teacher_template`). The default is the authors' wording.
+        max_hint_tokens (`int`, *optional*, defaults to `1024`):
+            The hint is truncated to this many tokens before rendering, bounding the teacher prompt.
+            Not a paper value (the authors truncate at 12000 tokens, which only matters for long
+            reasoning traces; a ground-truth answer is far shorter).
+        skip_teacher_when_lambda_zero (`bool`, *optional*, defaults to `True`):
+            Skip the teacher forward pass when ``λ = 0`` (every step after ``warmup_steps +
+            decay_steps``), where it cannot change ``Â_t``; saves the one extra forward per response.
+
+    Parameters of the baselines (paper §5):
+
+        beta (`float`, *optional*, defaults to `1.0`):
+            GRPO+OPSD weight of the distillation term, ``Â_t = A + β·Δ_t``, ``>= 0``. The paper uses "a
+            tuned weighting coefficient" and does not report it; 1.0 matches verl's OPD
+            ``distillation_loss_coef`` default. A convex mix ``(1−α)·GRPO + α·KL`` is ``β = α/(1−α)``.
+        opsd_clip (`float` or `None`, *optional*, defaults to `None`):
+            Optional symmetric clamp of ``Δ_t`` for the OPSD, GRPO+OPSD and SDPO baselines, ``> 0``.
+            ``None``, the paper's setting, clamps nothing.
+    """
+
+    lambda_init: float = field(default=0.5, metadata=_help("Peak λ, in [0, 1]. Paper: 0.5."))
+    decay_steps: int = field(default=50, metadata=_help("Steps of linear λ decay to 0 (0 = constant). Paper: 50."))
+    warmup_steps: int = field(default=0, metadata=_help("Steps of linear λ ramp-up from 0. Paper: 0."))
+    clip_eps: float = field(default=0.2, metadata=_help("ε_w, clip half-width on w_t, in [0, 1). Paper: 0.2."))
+    teacher: str = field(default="sync", metadata=_help("'sync' | 'frozen' | 'live'. Paper: sync every 10 steps."))
+    sync_interval: int = field(default=10, metadata=_help("Steps between teacher refreshes (teacher='sync'). Paper: 10."))
+    hint_key: str = field(
+        default="reward_model.ground_truth",
+        metadata=_help("Dotted path of the privileged info in the dataset row. Paper: the ground-truth answer."),
+    )
+    teacher_template: str = field(
+        default=DEFAULT_TEACHER_TEMPLATE,
+        metadata=_help("Block appended to the last user message; contains {hint}; or '@path' to a file."),
+    )
+    max_hint_tokens: int = field(default=1024, metadata=_help("Hint truncation length in tokens (>= 1)."))
+    skip_teacher_when_lambda_zero: bool = field(
+        default=True, metadata=_help("Skip the teacher forward when λ = 0 (RLSD is then GRPO).")
+    )
+    beta: float = field(default=1.0, metadata=_help("GRPO+OPSD distillation weight β >= 0 (not given by the paper)."))
+    opsd_clip: float | None = field(
+        default=None, metadata=_help("Symmetric clamp of Δ_t for the OPSD/GRPO+OPSD/SDPO baselines (None = off).")
+    )
+
+    def __post_init__(self):
+        self.lambda_init = self._real("lambda_init", 0.0, 1.0, "it is the peak λ of the RLSD/GRPO mix (paper: 0.5)")
+        self.decay_steps = self._count("decay_steps", 0, "it is the length of the λ decay (paper: 50; 0 = constant λ)")
+        self.warmup_steps = self._count("warmup_steps", 0, "it is the length of the λ ramp-up (paper: 0)")
+        self.clip_eps = self._real(
+            "clip_eps",
+            0.0,
+            1.0,
+            "it is ε_w, the clip half-width on w_t (paper: 0.2); ε_w >= 1 would let the multiplier reach 0 and "
+            "erase or flip the verifier's sign",
+            high_open=True,
+        )
+        if self.teacher not in TEACHER_MODES:
+            raise ValueError(
+                f"{_PREFIX}.teacher={self.teacher!r} is not one of {TEACHER_MODES}: 'sync' refreshes a policy snapshot "
+                "every sync_interval steps (paper), 'frozen' keeps the initial policy, 'live' uses the current policy"
+            )
+        self.sync_interval = self._count("sync_interval", 1, "it is the number of steps between teacher refreshes (paper: 10)")
+        if not isinstance(self.hint_key, str) or not self.hint_key or any(not p for p in self.hint_key.split(".")):
+            raise ValueError(
+                f"{_PREFIX}.hint_key={self.hint_key!r} is not a dotted path into the dataset row; "
+                "use e.g. 'reward_model.ground_truth' or 'extra_info.reference_solution'"
+            )
+        load_teacher_template(self.teacher_template)  # raises with a message naming the key
+        self.max_hint_tokens = self._count("max_hint_tokens", 1, "it is the hint truncation length in tokens")
+        if not isinstance(self.skip_teacher_when_lambda_zero, bool):
+            raise TypeError(
+                f"{_PREFIX}.skip_teacher_when_lambda_zero={self.skip_teacher_when_lambda_zero!r} must be true or false"
+            )
+        self.beta = self._real("beta", 0.0, None, "it is the GRPO+OPSD distillation weight β (0 = plain GRPO)")
+        if self.opsd_clip is not None:
+            self.opsd_clip = self._real("opsd_clip", 0.0, None, "it clamps Δ_t to [-opsd_clip, opsd_clip]")
+            if self.opsd_clip == 0.0:
+                raise ValueError(
+                    f"{_PREFIX}.opsd_clip=0 would zero every baseline advantage; use null (no clamp) or a positive value"
+                )
+
+    # -- validation helpers -------------------------------------------------------------------
+
+    def _real(self, name: str, low: float, high: float | None, why: str, *, high_open: bool = False) -> float:
+        value = getattr(self, name)
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise TypeError(f"{_PREFIX}.{name}={value!r} must be a number: {why}")
+        value = float(value)
+        interval = f"[{low}, {high})" if high_open else (f"[{low}, {high}]" if high is not None else f"[{low}, inf)")
+        too_high = high is not None and (value >= high if high_open else value > high)
+        if not math.isfinite(value) or value < low or too_high:
+            raise ValueError(f"{_PREFIX}.{name}={value} is outside {interval}: {why}; set it to a value in {interval}")
+        return value
+
+    def _count(self, name: str, low: int, why: str) -> int:
+        value = getattr(self, name)
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+            raise TypeError(f"{_PREFIX}.{name}={value!r} must be an integer: {why}")
+        if value < low:
+            raise ValueError(f"{_PREFIX}.{name}={value} must be >= {low}: {why}")
+        return int(value)
+
+    # -- construction -------------------------------------------------------------------------
+
+    @classmethod
+    def field_names(cls) -> tuple[str, ...]:
+        """The keys accepted under ``algorithm.rlsd``."""
+        return tuple(f.name for f in fields(cls))
+
+    @classmethod
+    def from_config(cls, algorithm_cfg=None) -> RLSDConfig:
+        """Build the config from verl's ``algorithm`` section (an OmegaConf DictConfig or a dict).
+
+        Reads ``algorithm.rlsd``; a missing section or missing keys take the defaults (the paper's
+        values). A ``_target_`` key (verl's dataclass-instantiation convention) is ignored.
+
+        Raises:
+            TypeError: the section is not a mapping.
+            ValueError: unknown keys under ``algorithm.rlsd`` (the message lists the valid ones), the
+                whole trainer config was passed instead of its ``algorithm`` section, or a bad value.
+        """
+        if algorithm_cfg is None:
+            return cls()
+        algorithm = _to_container(algorithm_cfg)
+        if not isinstance(algorithm, Mapping):
+            raise TypeError(f"from_config expects the 'algorithm' config section (a mapping), got {type(algorithm).__name__}")
+        if "rlsd" not in algorithm and "algorithm" in algorithm:
+            raise ValueError(
+                "from_config got the whole trainer config; pass its 'algorithm' section: RLSDConfig.from_config(cfg.algorithm)"
+            )
+        section = algorithm.get("rlsd")
+        if section is None:
+            return cls()
+        if not isinstance(section, Mapping):
+            raise TypeError(f"{_PREFIX} must be a mapping of RLSD settings, got {type(section).__name__} ({section!r})")
+        section = {k: v for k, v in section.items() if k != "_target_"}
+        valid = cls.field_names()
+        unknown = sorted(str(k) for k in section if k not in valid)
+        if unknown:
+            raise ValueError(
+                f"unknown key(s) under {_PREFIX}: {', '.join(unknown)}; valid keys are: {', '.join(valid)}"
+            )
+        return cls(**section)
+
+    # -- derived quantities -------------------------------------------------------------------
+
+    def load_teacher_template(self) -> str:
+        """The resolved teacher template text (see the module-level :func:`load_teacher_template`)."""
+        return load_teacher_template(self.teacher_template)
+
+    def lambda_at(self, step: int) -> float:
+        """``λ`` for the update after ``step`` optimizer steps (``rlsd_lambda`` with this config)."""
+        from rlsd_verl.algos.rlsd import rlsd_lambda  # lazy: keeps this module free of torch
+
+        return rlsd_lambda(step, self.lambda_init, self.decay_steps, self.warmup_steps)
+
+    def needs_teacher(self, step: int) -> bool:
+        """Whether the RLSD estimator needs teacher log-probs at ``step`` (False once λ = 0, if skipping)."""
+        return not (self.skip_teacher_when_lambda_zero and self.lambda_at(step) == 0.0)
+
+    # -- cross-checks with the rest of verl's config ------------------------------------------
+
+    def validate_against_trainer_config(self, full_cfg) -> list[str]:
+        """Check verl's whole ``ppo_trainer`` config for settings that break or alter RLSD.
+
+        Errors (``ValueError``, naming the flag to change):
+
+        - ``actor_rollout_ref.rollout.n`` missing or ``< 2``: with one rollout per prompt every GRPO
+          advantage is 0, so RLSD (which only rescales ``A``) has nothing to do. Paper: 8.
+        - ``trainer.use_v1=true`` with ``trainer.v1.trainer_mode != "sync"``: the RLSD trainer extends
+          verl's synchronous V1 trainer.
+
+        Warnings (``UserWarning``, also returned): departures from the paper's setup
+        (``algorithm.use_kl_in_reward``, ``actor_rollout_ref.actor.use_kl_loss``,
+        ``actor_rollout_ref.actor.entropy_coeff``, an ``algorithm.adv_estimator`` other than GRPO),
+        and teacher settings that do not do what they say (``teacher="sync"`` with
+        ``sync_interval=1`` is ``"live"``; a ``sync_interval`` >= ``trainer.total_training_steps``
+        never refreshes, i.e. is ``"frozen"``).
+
+        Returns:
+            `list[str]`: the warning messages (empty when the config matches the paper's setup).
+        """
+        from omegaconf import OmegaConf
+
+        cfg = full_cfg if OmegaConf.is_config(full_cfg) else OmegaConf.create(full_cfg)
+
+        def get(key, default=None):
+            return OmegaConf.select(cfg, key, default=default)
+
+        n = get("actor_rollout_ref.rollout.n")
+        if n is None:
+            raise ValueError(
+                "actor_rollout_ref.rollout.n is not set; RLSD needs a group of rollouts per prompt for GRPO's "
+                "advantage: set actor_rollout_ref.rollout.n >= 2 (paper: 8)"
+            )
+        if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 2:
+            raise ValueError(
+                f"actor_rollout_ref.rollout.n={n!r}: with fewer than 2 rollouts per prompt every GRPO advantage is 0 "
+                "and RLSD, which only rescales it, has no signal; set actor_rollout_ref.rollout.n >= 2 (paper: 8)"
+            )
+        if get("trainer.use_v1", False):
+            mode = get("trainer.v1.trainer_mode", "sync")
+            if mode != "sync":
+                raise ValueError(
+                    f"trainer.v1.trainer_mode={mode!r}: the RLSD trainer extends verl's synchronous V1 trainer; "
+                    "set trainer.v1.trainer_mode=sync"
+                )
+
+        messages = []
+        if get("algorithm.use_kl_in_reward", False):
+            messages.append(
+                "algorithm.use_kl_in_reward=true: the paper omits every KL term; set algorithm.use_kl_in_reward=false "
+                "to reproduce it"
+            )
+        if get("actor_rollout_ref.actor.use_kl_loss", False):
+            messages.append(
+                "actor_rollout_ref.actor.use_kl_loss=true: the paper omits the KL loss; set "
+                "actor_rollout_ref.actor.use_kl_loss=false to reproduce it"
+            )
+        entropy_coeff = get("actor_rollout_ref.actor.entropy_coeff", 0)
+        if entropy_coeff:
+            messages.append(
+                f"actor_rollout_ref.actor.entropy_coeff={entropy_coeff}: the paper omits the entropy loss; set "
+                "actor_rollout_ref.actor.entropy_coeff=0 to reproduce it"
+            )
+        estimator = get("algorithm.adv_estimator")
+        if estimator is not None and str(estimator) not in ("grpo", "grpo_vectorized"):
+            messages.append(
+                f"algorithm.adv_estimator={estimator!r}: RLSD rescales GRPO's group-normalised advantage (paper Eq. 1); "
+                "set algorithm.adv_estimator=grpo to reproduce the paper"
+            )
+        if self.teacher == "sync":
+            if self.sync_interval == 1:
+                messages.append(
+                    f"{_PREFIX}.sync_interval=1 refreshes the teacher every step, which is {_PREFIX}.teacher=live "
+                    "plus a weight copy per step; use teacher=live, or the paper's sync_interval=10"
+                )
+            total = get("trainer.total_training_steps")
+            if isinstance(total, numbers.Integral) and not isinstance(total, bool) and 0 < total <= self.sync_interval:
+                messages.append(
+                    f"{_PREFIX}.sync_interval={self.sync_interval} >= trainer.total_training_steps={total}: the teacher "
+                    f"is never refreshed, which is {_PREFIX}.teacher=frozen; lower sync_interval (paper: 10) or say frozen"
+                )
+        for message in messages:
+            warnings.warn(message, UserWarning, stacklevel=2)
+        return messages
+
+
+def _to_container(cfg):
+    """An OmegaConf node as plain Python containers; anything else unchanged."""
+    if type(cfg).__module__.startswith("omegaconf"):
+        from omegaconf import OmegaConf
+
+        return OmegaConf.to_container(cfg, resolve=True)
+    return cfg

@@ -1,0 +1,207 @@
+r"""RLSD token-level advantage (Self-Distilled RLVR, arXiv:2604.03128, §4.1 and Algorithm 1).
+
+RLSD keeps GRPO's sequence-level advantage ``A`` (the verifier sets the *direction* of every
+token's update) and rescales its *magnitude* per token by how much the same model, given
+privileged information ``r`` (the reference answer), agrees with the token the student sampled:
+
+.. math::
+
+    \Delta_t = \mathrm{sg}\big(\log P_T(y_t \mid x, r, y_{<t}) - \log P_S(y_t \mid x, y_{<t})\big)
+        \qquad \text{(Eq. 13)}
+
+    w_t = \exp\big(\mathrm{sign}(A)\,\Delta_t\big)
+        = \big(P_T(y_t) / P_S(y_t)\big)^{\mathrm{sign}(A)}
+        \qquad \text{(Eq. 14)}
+
+    \hat A_t = A \cdot \big((1-\lambda) + \lambda\,\mathrm{clip}(w_t, 1-\varepsilon_w, 1+\varepsilon_w)\big)
+        \qquad \text{(Eq. 15 with the λ interpolation of Algorithm 1, line 17)}
+
+In plain text: ``Â_t = A · ((1 − λ) + λ · clip(exp(sign(A)·Δ_t), 1 − ε_w, 1 + ε_w))``.
+
+- ``Δ_t`` and ``w_t`` are stop-gradient scalars: the only gradient path is the ordinary
+  ``∇ log π_θ(y_t | x, y_<t)`` of the PPO/GRPO clipped surrogate into which ``Â_t`` is plugged.
+- The multiplier lies in ``[1 − λ·ε_w, 1 + λ·ε_w]`` and is always positive (``ε_w < 1``), so the
+  sign of the advantage never flips. ``A = 0`` (a group whose rollouts all got the same reward)
+  gives ``Â_t = 0``.
+- No per-sequence renormalisation of ``w_t`` (paper §4.1; released ``_build_stgca_advantages``).
+- Paper defaults: ``ε_w = 0.2``; ``λ`` starts at 0.5 and decays linearly to 0 over the first 50
+  training steps (§5.1), after which RLSD is exactly GRPO. See :func:`rlsd_lambda`.
+
+Paper Eq. 16 writes ``min[w_t A, clip(w_t) A]`` with no policy ratio; Algorithm 1 and the released
+code instead plug ``Â_t`` into the standard PPO clipped surrogate, which is what this function is
+for. This module is pure tensor math (torch only): no Ray, verl trainer or transformers import.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import torch
+
+from rlsd_verl.algos._tensor_utils import (
+    check_real,
+    check_tensors,
+    masked_frac,
+    masked_log_ratio,
+    masked_mean,
+    masked_std,
+    work_dtype,
+)
+
+__all__ = ["compute_rlsd_advantages", "rlsd_lambda", "RLSD_METRIC_KEYS"]
+
+#: Keys of the metrics dict returned by :func:`compute_rlsd_advantages`.
+#: (No key contains "max", "min" or "total": verl's ``reduce_metrics`` treats those specially.)
+RLSD_METRIC_KEYS = (
+    "rlsd/lambda",
+    "rlsd/delta_mean",
+    "rlsd/delta_std",
+    "rlsd/weight_mean",
+    "rlsd/clipped_weight_mean",
+    "rlsd/clip_low_frac",
+    "rlsd/clip_high_frac",
+    "rlsd/clip_frac",
+    "rlsd/adv_abs_mean_before",
+    "rlsd/adv_abs_mean_after",
+    "rlsd/multiplier_mean",
+)
+
+
+def compute_rlsd_advantages(
+    advantages: torch.Tensor,
+    teacher_log_probs: torch.Tensor,
+    student_log_probs: torch.Tensor,
+    response_mask: torch.Tensor,
+    lam: float,
+    clip_eps: float = 0.2,
+) -> tuple[torch.Tensor, dict[str, float]]:
+    r"""Reweight a token-broadcast GRPO advantage with the RLSD evidence ratio.
+
+    ``Â_t = A · ((1 − λ) + λ · clip(w_t, 1 − ε, 1 + ε))`` with
+    ``w_t = exp(sign(A) · Δ_t)`` and ``Δ_t = sg(log P_T(y_t) − log P_S(y_t))``
+    (paper Eq. 13–15; Algorithm 1, line 17). Computed as ``A · (1 + λ·(clip(w_t) − 1))``,
+    which is the same number but is *exactly* ``A`` when ``λ = 0`` or ``w_t`` is unclipped 1.
+
+    Args:
+        advantages (`torch.Tensor` of shape `(batch, response_len)`):
+            GRPO advantage broadcast to every response token, as verl stores it in
+            ``batch["advantages"]`` (it may already be 0 outside ``response_mask``).
+        teacher_log_probs (`torch.Tensor` of shape `(batch, response_len)`):
+            ``log P_T(y_t | x, r, y_<t)``: log-prob of the student's sampled token under the
+            teacher context (the prompt with privileged information ``r``).
+        student_log_probs (`torch.Tensor` of shape `(batch, response_len)`):
+            ``log P_S(y_t | x, y_<t)``: log-prob of the same token under the student prompt
+            (verl's ``old_log_probs``; equal to the current policy with one update per rollout).
+        response_mask (`torch.Tensor` of shape `(batch, response_len)`):
+            Non-zero on response tokens that enter the loss. Padding may hold any value in the
+            log-prob tensors, ``-inf`` and NaN included: it is masked before any arithmetic.
+        lam (`float`):
+            Interpolation weight ``λ ∈ [0, 1]`` between the uniform (``λ = 0``: plain GRPO) and the
+            reweighted advantage. Usually ``rlsd_lambda(step)``.
+        clip_eps (`float`, *optional*, defaults to `0.2`):
+            ``ε_w ∈ [0, 1)``, half-width of the clip on ``w_t`` (paper: 0.2). ``< 1`` keeps every
+            multiplier positive, so the verifier's sign is never flipped.
+
+    Returns:
+        `tuple[torch.Tensor, dict[str, float]]`:
+            - ``Â`` of shape `(batch, response_len)`, dtype at least float32 (float64 inputs stay
+              float64), exactly 0 outside ``response_mask``, with no autograd history (every input
+              is detached).
+            - Metrics over valid tokens only (all 0.0 for an empty mask): ``rlsd/lambda``,
+              ``rlsd/delta_mean``, ``rlsd/delta_std`` (population std of ``Δ_t``),
+              ``rlsd/weight_mean`` (raw ``w_t``), ``rlsd/clipped_weight_mean``,
+              ``rlsd/clip_low_frac`` (``w_t < 1 − ε``), ``rlsd/clip_high_frac`` (``w_t > 1 + ε``),
+              ``rlsd/clip_frac`` (their sum; the paper's Fig. 5c "clip ratio"),
+              ``rlsd/adv_abs_mean_before`` (mean ``|A|``), ``rlsd/adv_abs_mean_after``
+              (mean ``|Â|``), ``rlsd/multiplier_mean`` (mean ``Â_t / A``, i.e. of
+              ``(1 − λ) + λ·clip(w_t)``). Tokens with ``A = 0`` count with ``w_t = 1``.
+
+    Raises:
+        TypeError: an input is not a tensor, or ``lam``/``clip_eps`` is not a real number.
+        ValueError: shapes differ or are not 2-D; ``lam`` outside [0, 1]; ``clip_eps`` outside
+            [0, 1); a log-prob is not finite at a valid position (misaligned tensors).
+    """
+    check_tensors(
+        "advantages",
+        advantages=advantages,
+        teacher_log_probs=teacher_log_probs,
+        student_log_probs=student_log_probs,
+        response_mask=response_mask,
+    )
+    lam = check_real("lam", lam, 0.0, 1.0)
+    clip_eps = check_real("clip_eps", clip_eps, 0.0, 1.0, high_open=True)
+
+    dtype = work_dtype(advantages, teacher_log_probs, student_log_probs)
+    valid = response_mask.detach() != 0
+    count = int(valid.sum().item())
+    adv = torch.where(valid, advantages.detach().to(dtype), torch.zeros((), dtype=dtype, device=valid.device))
+    if not bool(torch.isfinite(adv).all()):
+        raise ValueError("advantages is not finite at some valid (response_mask != 0) position")
+
+    delta = masked_log_ratio(teacher_log_probs, student_log_probs, valid, dtype)  # 0 outside the mask
+    weight = torch.exp(torch.sign(adv) * delta)  # Eq. 14; exactly 1 where A = 0 or outside the mask
+    clipped = weight.clamp(1.0 - clip_eps, 1.0 + clip_eps)  # Eq. 15
+    multiplier = 1.0 + lam * (clipped - 1.0)  # == (1 - λ) + λ·clip(w); Algorithm 1, line 17
+    rlsd_adv = torch.where(valid, adv * multiplier, torch.zeros((), dtype=dtype, device=valid.device))
+
+    clip_low = masked_frac(weight < 1.0 - clip_eps, valid, count)
+    clip_high = masked_frac(weight > 1.0 + clip_eps, valid, count)
+    metrics = {
+        "rlsd/lambda": lam,
+        "rlsd/delta_mean": masked_mean(delta, valid, count),
+        "rlsd/delta_std": masked_std(delta, valid, count),
+        "rlsd/weight_mean": masked_mean(weight, valid, count),
+        "rlsd/clipped_weight_mean": masked_mean(clipped, valid, count),
+        "rlsd/clip_low_frac": clip_low,
+        "rlsd/clip_high_frac": clip_high,
+        "rlsd/clip_frac": clip_low + clip_high,
+        "rlsd/adv_abs_mean_before": masked_mean(adv.abs(), valid, count),
+        "rlsd/adv_abs_mean_after": masked_mean(rlsd_adv.abs(), valid, count),
+        "rlsd/multiplier_mean": masked_mean(multiplier, valid, count),
+    }
+    return rlsd_adv, metrics
+
+
+def _check_count(name: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__} ({value!r})")
+    if value < 0:
+        raise ValueError(f"{name}={value} must be >= 0")
+    return int(value)
+
+
+def rlsd_lambda(step: int, lambda_init: float = 0.5, decay_steps: int = 50, warmup_steps: int = 0) -> float:
+    r"""The RLSD interpolation weight ``λ`` for an update, linear warm-up then linear decay.
+
+    ``step`` is the number of optimizer steps already taken (0 for the first update)::
+
+        λ(step) = lambda_init · step / warmup_steps                               if step < warmup_steps
+        λ(step) = lambda_init · max(0, 1 − (step − warmup_steps) / decay_steps)   otherwise
+        λ(step) = lambda_init                                   after warm-up if decay_steps == 0
+
+    Paper §5.1: "λ … is initialized at 0.5 and linearly decayed to 0 over the first 50 training
+    steps" (``lambda_init=0.5, decay_steps=50, warmup_steps=0``): ``λ(0) = 0.5``, ``λ(25) = 0.25``,
+    ``λ(step ≥ 50) = 0``, from which point RLSD is exactly GRPO. (The released code counts steps
+    from 1, so its first update already uses ``0.5·(1 − 1/D)``; its script also uses ``D = 60``.)
+
+    Args:
+        step (`int`): optimizer steps already taken, ``>= 0``.
+        lambda_init (`float`, *optional*, defaults to `0.5`): peak ``λ``, in [0, 1].
+        decay_steps (`int`, *optional*, defaults to `50`): length of the linear decay to 0, ``>= 0``;
+            0 keeps ``λ = lambda_init`` forever after the warm-up.
+        warmup_steps (`int`, *optional*, defaults to `0`): length of a linear ramp from 0 to
+            ``lambda_init`` before the decay starts, ``>= 0``.
+
+    Returns:
+        `float`: ``λ ∈ [0, lambda_init]``.
+    """
+    step = _check_count("step", step)
+    lambda_init = check_real("lambda_init", lambda_init, 0.0, 1.0)
+    decay_steps = _check_count("decay_steps", decay_steps)
+    warmup_steps = _check_count("warmup_steps", warmup_steps)
+
+    if step < warmup_steps:
+        return lambda_init * step / warmup_steps
+    if decay_steps == 0:
+        return lambda_init
+    return lambda_init * max(0.0, 1.0 - (step - warmup_steps) / decay_steps)
