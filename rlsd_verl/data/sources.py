@@ -112,6 +112,8 @@ def _iter_json(path: str, name: str) -> Iterator[tuple[str, dict]]:
             raise InputError(f"{path}: not valid JSON: {e}") from e
     if isinstance(data, dict) and isinstance(data.get("data"), list):
         data = data["data"]
+    elif isinstance(data, dict) and data and all(isinstance(v, dict) for v in data.values()):
+        data = list(data.values())  # {id: record} (e.g. MathVista's annot_testmini.json)
     if not isinstance(data, list):
         raise InputError(f"{path}: expected a JSON list of records")
     for i, row in enumerate(data):

@@ -1,0 +1,15 @@
+#!/usr/bin/env python
+"""We-Math -> verl parquet. Usage: python data_prep/wemath.py --input PATH --split testmini --output-dir DIR
+
+Logic and rules: rlsd_verl/data/wemath.py (see data_prep/README.md).
+"""
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # run from a checkout
+
+from rlsd_verl.data.wemath import main  # noqa: E402
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,100 @@
+"""geometry3k (``hiyouga/geometry3k``, verl's geo3k example set) -> ``geometry3k_<split>.parquet``.
+
+Columns (dataset card / verl's ``examples/data_preprocess/geo3k.py``): ``images`` (list of Image),
+``problem`` (already contains the ``<image>`` token, e.g. ``"<image>Find x."``), ``answer``.
+Rules: the number of ``<image>`` tokens must equal the number of images (a problem without any token
+but with images gets them prepended, counted in the notes; any other mismatch is a bad row); all rows
+are free form; ``data_source`` stays ``hiyouga/geometry3k`` (verl's built-in geo3k scorer knows it);
+ids are ``geometry3k-<split>-<n>`` (the set has no id column; an ``id`` column is used when present).
+Known sizes: train 2101, validation 300, test 601.
+"""
+
+from __future__ import annotations
+
+import os
+
+from rlsd_verl.data import cli
+from rlsd_verl.data.answers import clean_gold
+from rlsd_verl.data.build import BadRowError, BuildContext, Expected, run_build
+from rlsd_verl.data.prompts import user_content
+from rlsd_verl.data.schema import FREE_FORM, IMAGE_TOKEN, make_row
+from rlsd_verl.data.sources import open_source
+
+DATA_SOURCE = "hiyouga/geometry3k"
+REPO_ID = "hiyouga/geometry3k"
+SPLITS = ("train", "validation", "test")
+EXPECTED = {"train": Expected(2101), "validation": Expected(300), "test": Expected(601)}
+PATTERNS = ("data/{split}-*.parquet", "{split}-*.parquet")
+JSON_NAMES = ("{split}.jsonl", "{split}.json")
+
+
+def convert_row(raw: dict, where: str, ctx: BuildContext, *, split: str, prompt_style: str, n: int) -> dict:
+    problem = raw.get("problem")
+    if not isinstance(problem, str) or not problem.strip():
+        raise BadRowError(f"{where}: column problem is empty")
+    answer = raw.get("answer")
+    if answer is None or not str(answer).strip():
+        raise BadRowError(f"{where}: column answer is empty")
+    values = raw.get("images") or []
+    images = [ctx.image(v, f"{where}, column images[{i}]") for i, v in enumerate(values)]
+    n_tok = problem.count(IMAGE_TOKEN)
+    if n_tok == 0 and images:
+        problem = f"{IMAGE_TOKEN}" * len(images) + problem
+        ctx.note("image_token_prepended")
+    elif n_tok != len(images):
+        raise BadRowError(f"{where}: problem has {n_tok} {IMAGE_TOKEN!r} tokens but {len(images)} images")
+    raw_answer = str(answer).strip()
+    gt = clean_gold(raw_answer)
+    rid = str(raw["id"]) if raw.get("id") not in (None, "") else f"geometry3k-{split}-{n}"
+    return make_row(
+        data_source=DATA_SOURCE,
+        question=problem,
+        answer=gt,
+        images=images,
+        prompt_content=user_content(problem, prompt_style, FREE_FORM),
+        ability="math",
+        id=rid,
+        split=split,
+        index=0,
+        question_type=FREE_FORM,
+        gold_answers=[gt] + ([raw_answer] if raw_answer != gt else []),
+        source_dataset=REPO_ID,
+    )
+
+
+def build_geometry3k(*, input=None, split: str = "train", output_dir: str, limit: int | None = None,
+                     prompt_style: str = "rlsd", max_pixels: int | None = None, skip_bad: bool = False,
+                     allow_count_mismatch: bool = False, progress: bool = True, from_hub: bool = False,
+                     hub_dir: str | None = None, revision: str | None = None) -> dict:
+    """Write ``<output_dir>/geometry3k_<split>.parquet``; returns the summary dict."""
+    if split not in SPLITS:
+        raise ValueError(f"geometry3k split must be one of {SPLITS}, got {split!r}")
+    source = open_source(input=input, split=split, patterns=PATTERNS, json_names=JSON_NAMES, from_hub=from_hub,
+                         repo_id=REPO_ID, allow_patterns=[f"data/{split}-*.parquet"], hub_dir=hub_dir,
+                         revision=revision)
+    ctx = BuildContext(prompt_style=prompt_style, max_pixels=max_pixels)
+    counter = {"n": 0}
+
+    def convert(raw, where, c):
+        counter["n"] += 1
+        return convert_row(raw, where, c, split=split, prompt_style=prompt_style, n=counter["n"] - 1)
+
+    return run_build(
+        name="geometry3k",
+        source=source,
+        convert=convert,
+        outputs={split: os.path.join(output_dir, f"geometry3k_{split}.parquet")},
+        ctx=ctx,
+        expected=EXPECTED[split],
+        enforce_expected=limit is None and not allow_count_mismatch,
+        limit=limit,
+        skip_bad=skip_bad,
+        progress=progress,
+        summary_path=os.path.join(output_dir, f"geometry3k_{split}.summary.json"),
+    )
+
+
+def main(argv=None) -> int:
+    p = cli.base_parser("geometry3k (hiyouga/geometry3k) -> verl parquet (geometry3k_<split>.parquet).",
+                        SPLITS, "train")
+    return cli.run(build_geometry3k, cli.common_kwargs(p.parse_args(argv)))

@@ -1,0 +1,151 @@
+"""MathVision (``MathLLMs/MathVision``, MATH-V) -> ``mathvision_<split>.parquet`` (data.md §2, §7.2, §8.3).
+
+Rules:
+
+* One composite image per question (``decoded_image``; in the GitHub layout ``data/<split>.jsonl`` the
+  ``image`` column is a relative path such as ``images/1.jpg``, resolved next to the jsonl and at the
+  repo root). The prompt is ``<image>\\n`` + question: the question's ``<image1>`` ... ``<image6>``
+  panel references stay literal text (they name parts of the same composite image, and do not match
+  verl's ``<image>`` token).
+* ``options`` ``[]`` -> free form; otherwise multiple choice with a gold letter that must index an
+  option. Letter-only options (``['A','B','C','D','E']``, contents drawn in the image) are rendered
+  ``Choices: A, B, C, D, E``; options that are image references (``<image2>``) stay text as well.
+* Golds: control characters left by a lost backslash are repaired (id 2830 ``"\\x0crac{36}{13}"`` ->
+  ``"\\frac{36}{13}"``); free-form ``ground_truth`` drops ``$...$`` / ``\\boxed{}`` wrappers and the
+  repaired original is kept in ``gold_answers``. Free-form rows with letter golds (ids 59, 434) stay
+  free form.
+* Known sizes: test 3040 (1532 multiple choice + 1508 free form), testmini 304 (190 + 114).
+"""
+
+from __future__ import annotations
+
+import os
+
+from rlsd_verl.data import cli
+from rlsd_verl.data.answers import clean_gold, letter_of, repair_escapes
+from rlsd_verl.data.build import BadRowError, BuildContext, Expected, run_build
+from rlsd_verl.data.prompts import is_letter_only, question_with_options, user_content
+from rlsd_verl.data.schema import FREE_FORM, IMAGE_TOKEN, MULTIPLE_CHOICE, make_row, option_letters
+from rlsd_verl.data.sources import open_source
+
+DATA_SOURCE = "MathLLMs/MathVision"
+REPO_ID = "MathLLMs/MathVision"
+SPLITS = ("test", "testmini")
+EXPECTED = {
+    "test": Expected(3040, multiple_choice=1532, free_form=1508),
+    "testmini": Expected(304, multiple_choice=190, free_form=114),
+}
+PATTERNS = ("data/{split}-*.parquet", "{split}-*.parquet")
+JSON_NAMES = ("data/{split}.jsonl", "{split}.jsonl", "data/{split}.json", "{split}.json")
+
+
+def _text(raw: dict, col: str, where: str, *, allow_empty: bool = False) -> str:
+    v = raw.get(col)
+    if v is None and allow_empty:
+        return ""
+    if not isinstance(v, str) or (not allow_empty and not v.strip()):
+        raise BadRowError(f"{where}: column {col} must be a non-empty string, got {v!r:.80}")
+    return v
+
+
+def convert_row(raw: dict, where: str, ctx: BuildContext, *, split: str, prompt_style: str) -> dict:
+    rid = raw.get("id")
+    if rid is None or str(rid).strip() == "":
+        raise BadRowError(f"{where}: column id is missing")
+    rid = str(rid)
+    question = _text(raw, "question", where)
+    if IMAGE_TOKEN in question:
+        raise BadRowError(f"{where}: question already contains a literal {IMAGE_TOKEN!r} token")
+    options = raw.get("options")
+    if options is None:
+        options = []
+    if not isinstance(options, list) or not all(isinstance(o, str) for o in options):
+        raise BadRowError(f"{where}: column options must be a list of strings, got {options!r:.80}")
+    if raw.get("decoded_image") is not None:
+        image = ctx.image(raw["decoded_image"], f"{where}, column decoded_image")
+    elif isinstance(raw.get("image"), str) and raw["image"]:
+        image = ctx.image(raw["image"], f"{where}, column image")
+    else:
+        raise BadRowError(f"{where}: no image (decoded_image is null and image has no path)")
+    if "<image1>" not in question:
+        ctx.note("question_without_image1_reference")
+
+    answer_raw = _text(raw, "answer", where)
+    repaired = repair_escapes(answer_raw)
+    if repaired != answer_raw:
+        ctx.note("repaired_gold_escapes")
+    if options:
+        qtype = MULTIPLE_CHOICE
+        letters = option_letters(len(options))
+        letter = letter_of(repaired)
+        if letter is None or letter not in letters:
+            raise BadRowError(f"{where}: column answer {answer_raw!r} is not one of the option letters {letters}")
+        gt, golds = letter, [letter]
+        if is_letter_only(options):
+            ctx.note("letter_only_options")
+        elif any(o.strip().startswith("<image") for o in options):
+            ctx.note("image_reference_options")
+    else:
+        qtype = FREE_FORM
+        gt = clean_gold(repaired)
+        golds = [gt] + ([repaired.strip()] if repaired.strip() != gt else [])
+        if gt != repaired.strip():
+            ctx.note("gold_wrapper_stripped")
+        if letter_of(gt):
+            ctx.note("free_form_letter_gold")
+    qtext = question_with_options(f"{IMAGE_TOKEN}\n{question}", options)
+    level = raw.get("level")
+    try:
+        level = int(level) if level is not None and str(level).strip() != "" else None
+    except (TypeError, ValueError):
+        raise BadRowError(f"{where}: column level {level!r} is not an integer") from None
+    return make_row(
+        data_source=DATA_SOURCE,
+        question=qtext,
+        answer=gt,
+        images=[image],
+        prompt_content=user_content(qtext, prompt_style, qtype),
+        ability="math",
+        id=rid,
+        split=split,
+        index=0,
+        question_type=qtype,
+        options=options,
+        gold_answers=golds,
+        reference_solution=_text(raw, "solution", where, allow_empty=True),
+        subject=_text(raw, "subject", where, allow_empty=True),
+        level=level,
+        source_dataset=REPO_ID,
+    )
+
+
+def build_mathvision(*, input=None, split: str = "test", output_dir: str, limit: int | None = None,
+                     prompt_style: str = "rlsd", max_pixels: int | None = None, skip_bad: bool = False,
+                     allow_count_mismatch: bool = False, progress: bool = True, from_hub: bool = False,
+                     hub_dir: str | None = None, revision: str | None = None) -> dict:
+    """Write ``<output_dir>/mathvision_<split>.parquet``; returns the summary dict."""
+    if split not in SPLITS:
+        raise ValueError(f"MathVision split must be one of {SPLITS}, got {split!r}")
+    source = open_source(input=input, split=split, patterns=PATTERNS, json_names=JSON_NAMES, from_hub=from_hub,
+                         repo_id=REPO_ID, allow_patterns=[f"data/{split}-*.parquet"], hub_dir=hub_dir,
+                         revision=revision)
+    ctx = BuildContext(prompt_style=prompt_style, max_pixels=max_pixels)
+    return run_build(
+        name="mathvision",
+        source=source,
+        convert=lambda raw, where, c: convert_row(raw, where, c, split=split, prompt_style=prompt_style),
+        outputs={split: os.path.join(output_dir, f"mathvision_{split}.parquet")},
+        ctx=ctx,
+        expected=EXPECTED[split],
+        enforce_expected=limit is None and not allow_count_mismatch,
+        limit=limit,
+        skip_bad=skip_bad,
+        progress=progress,
+        summary_path=os.path.join(output_dir, f"mathvision_{split}.summary.json"),
+    )
+
+
+def main(argv=None) -> int:
+    p = cli.base_parser("MathVision (MathLLMs/MathVision) -> verl parquet (mathvision_<split>.parquet). "
+                        "--input also accepts the GitHub layout (data/<split>.jsonl + images/).", SPLITS, "test")
+    return cli.run(build_mathvision, cli.common_kwargs(p.parse_args(argv)))

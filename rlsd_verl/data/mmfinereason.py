@@ -1,0 +1,194 @@
+"""MMFineReason-123K (the RLSD paper's training set) -> ``mmfinereason_train.parquet`` (+ ``_val``).
+
+Input: ``OpenDataArena/MMFineReason-SFT-123K-Qwen3-VL-235B-Thinking`` (122,603 rows in
+``data/train-*.parquet`` shards; RLSD's ``iieycx/rlsd-train-MMFineReason-123K`` is derived from it) or
+an RLSD-style JSON/JSONL file. Columns read (data.md §4.1; the exact column list is unverified, so the
+common aliases are accepted):
+
+* question: ``question`` (contains ``<image>`` tokens) or ``problem`` (RLSD JSONL);
+* gold: ``answer``; images: ``image`` (one Image) or ``images`` (list of Image / bytes / relative paths);
+* reasoning trace: ``qwen3vl_235b_thinking_response`` (``--trace-column``) -> ``reference_solution``
+  (optionally only its last ``--max-solution-chars`` characters);
+* ``source`` (BMMR, MMK12, GameQA-140K, ...) -> ``source_dataset``; ``id`` (generated when absent);
+  optional ``options`` list (RLSD JSONL), optional ``is_consistent``.
+
+Kept: rows whose gold a rule can verify (option letter, yes/no, number, short math expression that
+``math_verify`` parses; see :func:`rlsd_verl.data.answers.verifiable_kind`) and whose ``<image>``
+count equals the number of images. Everything else is dropped and counted by reason:
+``empty_question_or_answer``, ``no_image``, ``image_token_mismatch``, ``answer_not_rule_verifiable``,
+``letter_gold_outside_options``, and with ``--drop-inconsistent`` ``inconsistent_trace``. A corrupt
+image is an error (or skipped and counted with ``--skip-bad``).
+
+A letter gold with an ``A. ...`` / ``(A) ...`` option list in the question is multiple choice (options
+parsed from the question, which already shows them); a letter gold without a parseable list (choices
+drawn in the image) stays free form. ``--val-fraction`` moves a deterministic slice (by SHA-1 of the
+id) into ``mmfinereason_val.parquet``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+
+from rlsd_verl.data import cli
+from rlsd_verl.data.answers import clean_gold, letter_of, options_from_text, verifiable_kind
+from rlsd_verl.data.build import BadRowError, BuildContext, DropRow, run_build
+from rlsd_verl.data.prompts import question_with_options, user_content
+from rlsd_verl.data.schema import FREE_FORM, IMAGE_TOKEN, MULTIPLE_CHOICE, make_row
+from rlsd_verl.data.sources import open_source
+
+DATA_SOURCE = "OpenDataArena/MMFineReason-SFT-123K-Qwen3-VL-235B-Thinking"
+REPO_ID = DATA_SOURCE
+RLSD_REPO_ID = "iieycx/rlsd-train-MMFineReason-123K"
+KNOWN_SOURCE_ROWS = 122603
+SPLITS = ("train",)
+PATTERNS = ("data/{split}-*.parquet", "{split}-*.parquet")
+JSON_NAMES = ("data/{split}.jsonl", "{split}.jsonl", "data/{split}.json", "{split}.json")
+TRACE_COLUMN = "qwen3vl_235b_thinking_response"
+_OPTION_PREFIX = re.compile(r"^\s*\(?[A-Z]\)?[.:)]\s*")
+
+
+def val_bucket(row_id: str, fraction: float) -> bool:
+    """Deterministic: True for about ``fraction`` of ids (SHA-1 of the id, independent of row order)."""
+    if fraction <= 0:
+        return False
+    h = int.from_bytes(hashlib.sha1(row_id.encode("utf-8")).digest()[:8], "big")
+    return h / float(1 << 64) < fraction
+
+
+def convert_row(raw: dict, where: str, ctx: BuildContext, *, prompt_style: str, n: int,
+                trace_column: str = TRACE_COLUMN, max_solution_chars: int = 0,
+                drop_inconsistent: bool = False, data_source: str = DATA_SOURCE) -> dict:
+    question = raw.get("question") if raw.get("question") is not None else raw.get("problem")
+    answer = raw.get("answer")
+    if not isinstance(question, str) or not question.strip() or answer is None or not str(answer).strip():
+        raise DropRow("empty_question_or_answer")
+    answer = str(answer).strip()
+    if drop_inconsistent and raw.get("is_consistent") is False:
+        raise DropRow("inconsistent_trace")
+    if raw.get("images") is not None:
+        col, values = "images", list(raw["images"])
+    elif raw.get("image") is not None:
+        col, values = "image", [raw["image"]]
+    else:
+        col, values = "image", []
+    if not values:
+        raise DropRow("no_image")
+    n_tok = question.count(IMAGE_TOKEN)
+    if n_tok != len(values):
+        raise DropRow("image_token_mismatch", f"{n_tok} tokens, {len(values)} images")
+    kind = verifiable_kind(answer)
+    if kind is None:
+        raise DropRow("answer_not_rule_verifiable")
+
+    options = raw.get("options") or []
+    if not isinstance(options, list) or not all(isinstance(o, str) for o in options):
+        raise BadRowError(f"{where}: column options must be a list of strings, got {options!r:.80}")
+    options = [_OPTION_PREFIX.sub("", o, count=1) for o in options]
+    qtext = question_with_options(question, options) if options else question
+    parsed = options or options_from_text(question)
+    letter = letter_of(clean_gold(answer)) if kind == "letter" else None
+    if letter is not None and parsed:
+        if ord(letter) - 65 >= len(parsed):
+            raise DropRow("letter_gold_outside_options")
+        qtype, gt, opts = MULTIPLE_CHOICE, letter, list(parsed)
+    else:
+        qtype, opts = FREE_FORM, []
+        gt = letter if letter is not None else clean_gold(answer)
+        if letter is not None:
+            ctx.note("letter_gold_without_options")
+    ctx.note(f"gold_kind_{kind}")
+    images = [ctx.image(v, f"{where}, column {col}[{i}]") for i, v in enumerate(values)]
+    trace = raw.get(trace_column) or ""
+    if not isinstance(trace, str):
+        trace = str(trace)
+    if max_solution_chars and len(trace) > max_solution_chars:
+        trace = trace[-max_solution_chars:]
+        ctx.note("reference_solution_truncated")
+    if not trace:
+        ctx.note("no_reference_solution")
+    rid = str(raw["id"]) if raw.get("id") not in (None, "") else f"mmfinereason-{n}"
+    source_name = raw.get("source") or raw.get("data_source") or ""
+    if source_name:
+        ctx.note(f"kept_from_source:{source_name}")
+    return make_row(
+        data_source=data_source,
+        question=qtext,
+        answer=gt,
+        images=images,
+        prompt_content=user_content(qtext, prompt_style, qtype),
+        ability="reasoning",
+        id=rid,
+        split="train",
+        index=0,
+        question_type=qtype,
+        options=opts,
+        gold_answers=[gt] + ([answer] if answer != gt else []),
+        reference_solution=trace,
+        source_dataset=str(source_name) or data_source,
+    )
+
+
+def build_mmfinereason(*, input=None, split: str = "train", output_dir: str, limit: int | None = None,
+                       prompt_style: str = "rlsd", max_pixels: int | None = None, skip_bad: bool = False,
+                       allow_count_mismatch: bool = False, progress: bool = True, from_hub: bool = False,
+                       hub_dir: str | None = None, revision: str | None = None, val_fraction: float = 0.0,
+                       trace_column: str = TRACE_COLUMN, max_solution_chars: int = 0,
+                       drop_inconsistent: bool = False, data_source: str = DATA_SOURCE) -> dict:
+    """Write ``mmfinereason_train.parquet`` (and ``mmfinereason_val.parquet`` if ``val_fraction``)."""
+    del allow_count_mismatch  # a filtered training set has no fixed size
+    if split not in SPLITS:
+        raise ValueError(f"MMFineReason split must be one of {SPLITS}, got {split!r}")
+    if not 0.0 <= val_fraction < 1.0:
+        raise ValueError(f"--val-fraction must be in [0, 1), got {val_fraction}")
+    source = open_source(input=input, split=split, patterns=PATTERNS, json_names=JSON_NAMES, from_hub=from_hub,
+                         repo_id=REPO_ID, allow_patterns=[f"data/{split}-*.parquet"], hub_dir=hub_dir,
+                         revision=revision)
+    ctx = BuildContext(prompt_style=prompt_style, max_pixels=max_pixels)
+    counter = {"n": 0}
+
+    def convert(raw, where, c):
+        counter["n"] += 1
+        row = convert_row(raw, where, c, prompt_style=prompt_style, n=counter["n"] - 1, trace_column=trace_column,
+                          max_solution_chars=max_solution_chars, drop_inconsistent=drop_inconsistent,
+                          data_source=data_source)
+        if val_bucket(row["extra_info"]["id"], val_fraction):
+            row["extra_info"]["split"] = "val"
+        return row
+
+    outputs = {"train": os.path.join(output_dir, "mmfinereason_train.parquet")}
+    if val_fraction > 0:
+        outputs["val"] = os.path.join(output_dir, "mmfinereason_val.parquet")
+    return run_build(
+        name="mmfinereason",
+        source=source,
+        convert=convert,
+        outputs=outputs,
+        route=lambda row: row["extra_info"]["split"],
+        ctx=ctx,
+        expected=None,
+        limit=limit,
+        skip_bad=skip_bad,
+        progress=progress,
+        summary_path=os.path.join(output_dir, "mmfinereason.summary.json"),
+        extra_summary={"known_source_rows": KNOWN_SOURCE_ROWS, "val_fraction": val_fraction},
+    )
+
+
+def main(argv=None) -> int:
+    p = cli.base_parser("MMFineReason-123K (RLSD's training set) -> verl parquet, keeping rule-verifiable rows "
+                        "(mmfinereason_train.parquet [+ mmfinereason_val.parquet]).", SPLITS, "train")
+    p.add_argument("--val-fraction", type=float, default=0.0,
+                   help="deterministic share of rows (by id hash) written to mmfinereason_val.parquet")
+    p.add_argument("--trace-column", default=TRACE_COLUMN, help="column holding the reasoning trace (default %(default)s)")
+    p.add_argument("--max-solution-chars", type=int, default=0,
+                   help="keep only the last N characters of the trace as reference_solution (0 = all)")
+    p.add_argument("--drop-inconsistent", action="store_true",
+                   help="drop rows whose is_consistent column is false")
+    p.add_argument("--data-source", default=DATA_SOURCE, help="data_source value (default %(default)s)")
+    args = p.parse_args(argv)
+    return cli.run(build_mmfinereason, dict(cli.common_kwargs(args), val_fraction=args.val_fraction,
+                                            trace_column=args.trace_column,
+                                            max_solution_chars=args.max_solution_chars,
+                                            drop_inconsistent=args.drop_inconsistent, data_source=args.data_source))
