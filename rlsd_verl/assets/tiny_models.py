@@ -74,7 +74,7 @@ def _ensure_asset(out_dir: str | os.PathLike, kind: str, seed: int, build: Calla
         if not os.path.isdir(out_dir):
             raise ValueError(f"out_dir {out_dir} exists and is not a folder")
         marker = read_marker(out_dir)
-        if marker is not None and all(marker.get(k) == v for k, v in want.items()):
+        if _matches(marker, want):
             return out_dir
         if marker is None and os.listdir(out_dir):
             raise ValueError(
@@ -99,27 +99,34 @@ def _ensure_asset(out_dir: str | os.PathLike, kind: str, seed: int, build: Calla
     return out_dir
 
 
+def _matches(marker: dict | None, want: dict) -> bool:
+    return marker is not None and all(marker.get(k) == v for k, v in want.items())
+
+
 def _move_into_place(tmp: str, out_dir: str, want: dict) -> None:
-    """Rename the finished ``tmp`` folder to ``out_dir``, replacing an empty or stale asset folder."""
+    """Rename the finished ``tmp`` folder to ``out_dir``, replacing an empty or stale asset folder.
+
+    If a concurrent builder already put the wanted asset there, it is kept (ours is discarded by the
+    caller), so a process that returned that path never sees it disappear.
+    """
+    trash = None
     if os.path.isdir(out_dir):
-        if os.listdir(out_dir):  # a stale asset of ours (checked by the caller): move it aside first
+        marker = read_marker(out_dir)
+        if _matches(marker, want):
+            return
+        if marker is None:
+            if os.listdir(out_dir):
+                raise ValueError(f"out_dir {out_dir} was filled by someone else during the build; refusing to overwrite it")
+            os.rmdir(out_dir)
+        else:  # a stale asset of ours (other kind/seed/version): move it aside, drop it after the swap
             trash = tempfile.mkdtemp(prefix=f".{os.path.basename(out_dir)}.", suffix=".old", dir=os.path.dirname(out_dir))
             os.rmdir(trash)
-            try:
-                os.replace(out_dir, trash)
-            except FileNotFoundError:  # removed concurrently
-                trash = None
-        else:
-            os.rmdir(out_dir)
-            trash = None
-    else:
-        trash = None
+            os.replace(out_dir, trash)
     try:
         os.replace(tmp, out_dir)
     except OSError:
         # Lost a race with another builder: accept its result if it is the asset we wanted.
-        marker = read_marker(out_dir) if os.path.isdir(out_dir) else None
-        if marker is None or not all(marker.get(k) == v for k, v in want.items()):
+        if not (os.path.isdir(out_dir) and _matches(read_marker(out_dir), want)):
             raise
     finally:
         if trash is not None:

@@ -14,9 +14,9 @@ even between random strings, so groups of samples get different scores:
 * ``digits``: the fraction of the response's non-space characters that are digits.
 * ``boxed``: 1 if the response contains a ``\\boxed{...}``.
 
-Use in a verl config::
+Use in a verl config (``pkg://`` makes verl import the installed module, no file path needed)::
 
-    reward.custom_reward_function.path=<package dir>/assets/toy_reward.py
+    reward.custom_reward_function.path=pkg://rlsd_verl.assets.toy_reward
     reward.custom_reward_function.name=compute_score
 """
 
