@@ -116,10 +116,13 @@ def _move_into_place(tmp: str, out_dir: str, want: dict) -> None:
             return
         if marker is None:
             if os.listdir(out_dir):
-                raise ValueError(f"out_dir {out_dir} was filled by someone else during the build; refusing to overwrite it")
+                raise ValueError(
+                    f"out_dir {out_dir} was filled by someone else during the build; refusing to overwrite it"
+                )
             os.rmdir(out_dir)
         else:  # a stale asset of ours (other kind/seed/version): move it aside, drop it after the swap
-            trash = tempfile.mkdtemp(prefix=f".{os.path.basename(out_dir)}.", suffix=".old", dir=os.path.dirname(out_dir))
+            parent = os.path.dirname(out_dir)
+            trash = tempfile.mkdtemp(prefix=f".{os.path.basename(out_dir)}.", suffix=".old", dir=parent)
             os.rmdir(trash)
             os.replace(out_dir, trash)
     try:
@@ -134,7 +137,15 @@ def _move_into_place(tmp: str, out_dir: str, want: dict) -> None:
 
 
 def _token_ids(tokenizer) -> dict[str, int]:
-    from rlsd_verl.assets.tokenizer import EOS_TOKEN, IMAGE_PAD_TOKEN, PAD_TOKEN, VIDEO_PAD_TOKEN, VISION_END_TOKEN, VISION_START_TOKEN, special_token_ids
+    from rlsd_verl.assets.tokenizer import (
+        EOS_TOKEN,
+        IMAGE_PAD_TOKEN,
+        PAD_TOKEN,
+        VIDEO_PAD_TOKEN,
+        VISION_END_TOKEN,
+        VISION_START_TOKEN,
+        special_token_ids,
+    )
 
     ids = special_token_ids(tokenizer)
     return {

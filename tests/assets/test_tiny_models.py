@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 
 from rlsd_verl.assets import tiny_models as tm
-from rlsd_verl.assets.tokenizer import special_token_ids
+from rlsd_verl.assets.tokenizer import CHAT_TEMPLATE, special_token_ids
 
 VL_KINDS = ("qwen2_5_vl", "qwen3_vl")
 
@@ -60,6 +60,7 @@ def test_vl_model_processor_forward_generate(tiny_models, kind):
     assert type(model).__name__ == f"{expected_cls}ForConditionalGeneration"
     assert type(processor.image_processor).__name__ == "Qwen2VLImageProcessor"
     assert type(processor.video_processor).__name__.endswith("VideoProcessor")
+    assert processor.chat_template == CHAT_TEMPLATE
 
     # Token ids in the config match the tokenizer (and the processor).
     ids = special_token_ids(processor.tokenizer)
