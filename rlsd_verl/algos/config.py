@@ -171,7 +171,9 @@ class RLSDConfig:
     warmup_steps: int = field(default=0, metadata=_help("Steps of linear λ ramp-up from 0. Paper: 0."))
     clip_eps: float = field(default=0.2, metadata=_help("ε_w, clip half-width on w_t, in [0, 1). Paper: 0.2."))
     teacher: str = field(default="sync", metadata=_help("'sync' | 'frozen' | 'live'. Paper: sync every 10 steps."))
-    sync_interval: int = field(default=10, metadata=_help("Steps between teacher refreshes (teacher='sync'). Paper: 10."))
+    sync_interval: int = field(
+        default=10, metadata=_help("Steps between teacher refreshes (teacher='sync'). Paper: 10.")
+    )
     hint_key: str = field(
         default="reward_model.ground_truth",
         metadata=_help("Dotted path of the privileged info in the dataset row. Paper: the ground-truth answer."),
@@ -191,7 +193,9 @@ class RLSDConfig:
 
     def __post_init__(self):
         self.lambda_init = self._real("lambda_init", 0.0, 1.0, "it is the peak λ of the RLSD/GRPO mix (paper: 0.5)")
-        self.decay_steps = self._count("decay_steps", 0, "it is the length of the λ decay (paper: 50; 0 = constant λ)")
+        self.decay_steps = self._count(
+            "decay_steps", 0, "it is the length of the λ decay (paper: 50; 0 = constant λ)"
+        )
         self.warmup_steps = self._count("warmup_steps", 0, "it is the length of the λ ramp-up (paper: 0)")
         self.clip_eps = self._real(
             "clip_eps",
@@ -206,7 +210,9 @@ class RLSDConfig:
                 f"{_PREFIX}.teacher={self.teacher!r} is not one of {TEACHER_MODES}: 'sync' refreshes a policy snapshot "
                 "every sync_interval steps (paper), 'frozen' keeps the initial policy, 'live' uses the current policy"
             )
-        self.sync_interval = self._count("sync_interval", 1, "it is the number of steps between teacher refreshes (paper: 10)")
+        self.sync_interval = self._count(
+            "sync_interval", 1, "it is the number of steps between teacher refreshes (paper: 10)"
+        )
         if not isinstance(self.hint_key, str) or not self.hint_key or any(not p for p in self.hint_key.split(".")):
             raise ValueError(
                 f"{_PREFIX}.hint_key={self.hint_key!r} is not a dotted path into the dataset row; "
@@ -223,7 +229,8 @@ class RLSDConfig:
             self.opsd_clip = self._real("opsd_clip", 0.0, None, "it clamps Δ_t to [-opsd_clip, opsd_clip]")
             if self.opsd_clip == 0.0:
                 raise ValueError(
-                    f"{_PREFIX}.opsd_clip=0 would zero every baseline advantage; use null (no clamp) or a positive value"
+                    f"{_PREFIX}.opsd_clip=0 would zero every baseline advantage; "
+                    "use null (no clamp) or a positive value"
                 )
 
     # -- validation helpers -------------------------------------------------------------------
@@ -270,10 +277,13 @@ class RLSDConfig:
             return cls()
         algorithm = _to_container(algorithm_cfg)
         if not isinstance(algorithm, Mapping):
-            raise TypeError(f"from_config expects the 'algorithm' config section (a mapping), got {type(algorithm).__name__}")
+            raise TypeError(
+                f"from_config expects the 'algorithm' config section (a mapping), got {type(algorithm).__name__}"
+            )
         if "rlsd" not in algorithm and "algorithm" in algorithm:
             raise ValueError(
-                "from_config got the whole trainer config; pass its 'algorithm' section: RLSDConfig.from_config(cfg.algorithm)"
+                "from_config got the whole trainer config; pass its 'algorithm' section: "
+                "RLSDConfig.from_config(cfg.algorithm)"
             )
         section = algorithm.get("rlsd")
         if section is None:
@@ -373,7 +383,8 @@ class RLSDConfig:
         estimator = get("algorithm.adv_estimator")
         if estimator is not None and str(estimator) not in ("grpo", "grpo_vectorized"):
             messages.append(
-                f"algorithm.adv_estimator={estimator!r}: RLSD rescales GRPO's group-normalised advantage (paper Eq. 1); "
+                f"algorithm.adv_estimator={estimator!r}: RLSD rescales GRPO's group-normalised advantage "
+                "(paper Eq. 1); "
                 "set algorithm.adv_estimator=grpo to reproduce the paper"
             )
         if self.teacher == "sync":
@@ -385,8 +396,9 @@ class RLSDConfig:
             total = get("trainer.total_training_steps")
             if isinstance(total, numbers.Integral) and not isinstance(total, bool) and 0 < total <= self.sync_interval:
                 messages.append(
-                    f"{_PREFIX}.sync_interval={self.sync_interval} >= trainer.total_training_steps={total}: the teacher "
-                    f"is never refreshed, which is {_PREFIX}.teacher=frozen; lower sync_interval (paper: 10) or say frozen"
+                    f"{_PREFIX}.sync_interval={self.sync_interval} >= trainer.total_training_steps={total}: the "
+                    f"teacher is never refreshed, which is {_PREFIX}.teacher=frozen; lower sync_interval (paper: 10) "
+                    "or set teacher=frozen"
                 )
         for message in messages:
             warnings.warn(message, UserWarning, stacklevel=2)

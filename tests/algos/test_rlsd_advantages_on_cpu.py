@@ -21,12 +21,14 @@ def rlsd_batches(draw, *, lam=None, clip_eps=None, equal_log_probs=False):
     """A (batch, response_len) float64 RLSD input with GRPO-like per-row advantages and junk padding."""
     b = draw(st.integers(1, 4))
     n = draw(st.integers(1, 6))
-    row_adv = draw(
-        st.lists(st.one_of(st.just(0.0), st.floats(-3, 3, allow_nan=False, allow_subnormal=False)), min_size=b, max_size=b)
-    )
+    adv_value = st.one_of(st.just(0.0), st.floats(-3, 3, allow_nan=False, allow_subnormal=False))
+    row_adv = draw(st.lists(adv_value, min_size=b, max_size=b))
     lp = st.floats(-15, 0, allow_nan=False, allow_subnormal=False)
     student = np.array(draw(st.lists(lp, min_size=b * n, max_size=b * n))).reshape(b, n)
-    teacher = student.copy() if equal_log_probs else np.array(draw(st.lists(lp, min_size=b * n, max_size=b * n))).reshape(b, n)
+    if equal_log_probs:
+        teacher = student.copy()
+    else:
+        teacher = np.array(draw(st.lists(lp, min_size=b * n, max_size=b * n))).reshape(b, n)
     mask = np.array(draw(st.lists(st.booleans(), min_size=b * n, max_size=b * n))).reshape(b, n)
     junk_t = np.array(draw(st.lists(st.sampled_from(JUNK), min_size=b * n, max_size=b * n))).reshape(b, n)
     junk_s = np.array(draw(st.lists(st.sampled_from(JUNK), min_size=b * n, max_size=b * n))).reshape(b, n)
