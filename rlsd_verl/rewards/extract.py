@@ -81,6 +81,11 @@ def answer_tag(text: str) -> str | None:
     """Content of the last closed ``<answer>...</answer>``; None if there is none."""
     if not isinstance(text, str):
         return None
+    close = text.rfind("</answer>")
+    if close >= 0:  # fast path: the exact lower-case tags
+        open_ = text.rfind("<answer>", 0, close)
+        if open_ >= 0 and not _ANSWER_OPEN.search(text, open_ + 8, close) and not _ANSWER_CLOSE.search(text, close + 9):
+            return text[open_ + 8 : close]
     closes = [m.start() for m in _ANSWER_CLOSE.finditer(text)]
     if not closes:
         return None

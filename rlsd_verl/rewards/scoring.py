@@ -19,8 +19,8 @@ Returned dict (the same keys for every call, so verl can stack them per batch):
 ``pred``         the extracted answer (an option letter for multiple choice; ``""`` when none), at most
                  200 characters. A string is safe in verl: ``process_validation_metrics`` skips string
                  variables when averaging and uses ``pred`` for majority voting (``maj@N``)
-``benchmark``    canonical benchmark of the scorer used (``MMMU``, ``MathVista``, ``MathVision``,
-                 ``WeMath``, ``ZeroBench``, ``geometry3k``, ``generic``)
+``benchmark``    canonical benchmark of the row (``MMMU``, ``MMMU-Pro``, ``MathVista``, ``MathVision``,
+                 ``WeMath``, ``ZeroBench``, ``ZeroBench-sub``, ``geometry3k``, ``generic``)
 ``data_source``  the row's ``data_source``
 ``subject``      ``extra_info.subject`` (``""`` if absent), for per-subject breakdowns
 ``sample_id``    ``extra_info.id`` (else ``extra_info.index``), to join validation dumps with data
@@ -84,6 +84,7 @@ _SUBSTRINGS = (
     ("math-v", "MathVision"),
     ("wemath", "WeMath"),
     ("we-math", "WeMath"),
+    ("zerobench_sub", "ZeroBench-sub"),
     ("zerobench", "ZeroBench"),
     ("geometry3k", "geometry3k"),
     ("geo3k", "geometry3k"),
@@ -135,7 +136,9 @@ def _gold_list(ground_truth: Any, extra: Mapping) -> list[str]:
                 parsed = ast.literal_eval(gt)  # dataset text, not model text
             except (ValueError, SyntaxError, MemoryError, RecursionError):
                 parsed = None
-            listed = _as_str_list(parsed) if isinstance(parsed, (list, tuple)) else []
+            # only a list of quoted strings is a list of golds ("[2, 3]" is an answer in itself)
+            is_gold_list = isinstance(parsed, (list, tuple)) and parsed and all(isinstance(x, str) for x in parsed)
+            listed = _as_str_list(parsed) if is_gold_list else []
             golds.extend(g for g in listed if g not in golds)
             if listed:
                 return golds
@@ -168,7 +171,9 @@ def _is_letter_gold(g: str) -> bool:
 # heavy-check cache (results of sympy checks are pure functions of their inputs)
 # ----------------------------------------------------------------------------------------------
 
-_CACHE: OrderedDict[tuple, int] = OrderedDict()
+# key -> (index of the first check that held or -1, timed out); timeouts are cached too, so that a
+# repeated pathological answer costs its time budget once per process and scores the same every time.
+_CACHE: OrderedDict[tuple, tuple[int, bool]] = OrderedDict()
 _CACHE_LOCK = threading.Lock()
 _CACHE_SIZE = 8192
 
@@ -176,17 +181,17 @@ _CACHE_SIZE = 8192
 def _run_heavy(tasks: list[tuple[str, str, str]], timeout_s: float) -> tuple[bool, bool]:
     if not tasks:
         return False, False
-    key = tuple(tasks)
+    key = (timeout_s, tuple(tasks))
     with _CACHE_LOCK:
         if key in _CACHE:
             _CACHE.move_to_end(key)
-            return _CACHE[key] >= 0, False
+            idx, timed_out = _CACHE[key]
+            return idx >= 0, timed_out
     idx, timed_out = get_pool().run(tasks, timeout_s)
-    if not timed_out:
-        with _CACHE_LOCK:
-            _CACHE[key] = idx
-            while len(_CACHE) > _CACHE_SIZE:
-                _CACHE.popitem(last=False)
+    with _CACHE_LOCK:
+        _CACHE[key] = (idx, bool(timed_out))
+        while len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
     return idx >= 0, bool(timed_out)
 
 
@@ -317,7 +322,7 @@ def compute_score(
         fmt = extract.check_format(response, opts["format_style"])
         golds = _gold_list(ground_truth, extra)
         options = _options(extra)
-        span, _ = extract.extract_final_answer(response, bare_braces=benchmark == "ZeroBench")
+        span, _ = extract.extract_final_answer(response, bare_braces=benchmark.startswith("ZeroBench"))
         ok, pred, timed_out = False, span or "", False
         if golds:
             is_mc = _question_type(extra, options, golds) == "multiple_choice"

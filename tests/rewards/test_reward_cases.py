@@ -1,0 +1,229 @@
+"""Tricky answer cases per benchmark for ``rlsd_verl.rewards.compute_score`` (evaluation weights: w=0).
+
+Each row: (data_source, response, ground_truth, extra_info, expected acc, expected pred or None).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from rlsd_verl.rewards import RESULT_KEYS, benchmark_of, compute_score, extract_final_answer, last_boxed, parse_choice
+
+MMMU = "MMMU/MMMU"
+MV = "MathLLMs/MathVision"
+VISTA = "AI4Math/MathVista"
+WEMATH = "We-Math/We-Math"
+ZB = "jonathan-roberts1/zerobench"
+GEO = "hiyouga/geometry3k"
+MMFR = "OpenDataArena/MMFineReason"
+
+
+def mc(options, **kw):
+    return {"question_type": "multiple_choice", "options": list(options), **kw}
+
+
+def ff(**kw):
+    return {"question_type": "free_form", "options": [], **kw}
+
+
+OPTS4 = ["$6", "$7", "$8", "$9"]
+
+CASES = [
+    # --- MMMU multiple choice -------------------------------------------------------------------
+    (MMMU, "The answer is \\boxed{B}.", "B", mc(OPTS4), 1.0, "B"),
+    (MMMU, "<answer>D</answer>", "D", mc(OPTS4), 1.0, "D"),
+    (MMMU, "<answer>(C)</answer>", "C", mc(OPTS4), 1.0, "C"),
+    (MMMU, "So the answer is (B).", "B", mc(OPTS4), 1.0, "B"),
+    (MMMU, "The answer is (B)", "C", mc(OPTS4), 0.0, "B"),
+    (MMMU, "A. 12 m", "A", mc(["12 m", "13 m"]), 1.0, "A"),
+    (MMMU, "<answer>$8</answer>", "C", mc(OPTS4), 1.0, "C"),  # option text match
+    (MMMU, "<answer>13 m</answer>", "B", mc(["12 m", "13 m"]), 1.0, "B"),
+    (MMMU, "<answer>Option B</answer>", "B", mc(OPTS4), 1.0, "B"),
+    (MMMU, "<answer>**B**</answer>", "B", mc(OPTS4), 1.0, "B"),
+    (MMMU, "\\boxed{\\text{B}}", "B", mc(OPTS4), 1.0, "B"),
+    (MMMU, "Final answer: (A)", "A", mc(OPTS4), 1.0, "A"),
+    (MMMU, "<answer>E</answer>", "A", mc(OPTS4), 0.0, None),  # letter outside the options: no answer
+    # no answer anywhere: acc 0 and no random letter (the official parser would guess)
+    (MMMU, "I cannot determine this from the image.", "A", mc(OPTS4), 0.0, None),
+    (MMMU, "", "A", mc(OPTS4), 0.0, ""),
+    # the whole-response fallback uses strong signals only
+    ("MMMU/MMMU", "Let me think about it carefully. Comparing all of them, the best one is (B) here.", "B", mc(OPTS4), 1.0, "B"),
+    # options given as MMMU's stringified list
+    (MMMU, "<answer>B</answer>", "B", {"question_type": "multiple_choice", "options": "['a', 'b', 'c']"}, 1.0, "B"),
+    # --- MMMU open ---------------------------------------------------------------------------------
+    (MMMU, "<answer>1.06</answer>", "1.06", ff(), 1.0, "1.06"),
+    (MMMU, "<answer>1.0600</answer>", "1.06", ff(), 1.0, None),
+    (MMMU, "<answer>2,000,000</answer>", "2000000", ff(), 1.0, None),
+    (MMMU, "<answer>3.43</answer>", "['24/7', '3.429']", ff(), 1.0, None),  # multiple golds (repr list)
+    (MMMU, "<answer>24/7</answer>", "3.429", ff(gold_answers=["24/7", "3.429"]), 1.0, None),
+    (MMMU, "<answer>Florida</answer>", "Tampa", ff(gold_answers=["Tampa", "Florida"]), 1.0, None),
+    (MMMU, "<answer>trans-1-Chloro-4-methylcyclohexane</answer>", "trans-1-Chloro-4-methylcyclohexane", ff(), 1.0, None),
+    (MMMU, "<answer>embryonic stage</answer>", "embryonic", ff(), 1.0, None),  # official substring rule
+    (MMMU, "<answer>1.07</answer>", "1.06", ff(), 0.0, None),
+    (MMMU, "<answer>C</answer>", "C", ff(), 1.0, "C"),  # "open" row with a letter gold
+    (MMMU, "<answer>$MgS$</answer>", "['$MgS$','MgS']", ff(), 1.0, None),
+    # --- MathVision ----------------------------------------------------------------------------
+    (MV, "<answer>C</answer>", "C", mc(["A", "B", "C", "D", "E"]), 1.0, "C"),
+    (MV, "\\boxed{(D)}", "D", mc(["A", "B", "C", "D", "E"]), 1.0, "D"),
+    (MV, "\\boxed{4}", "B", mc(["2", "4", "6", "8", "10"]), 1.0, "B"),  # the option's text names B
+    (MV, "\\boxed{6}", "B", mc(["2", "4", "6", "8", "10"]), 0.0, "C"),
+    (MV, "\\boxed{4.0}", "B", mc(["2", "4", "6", "8", "10"]), 1.0, "4.0"),  # equals the gold option's value
+    (MV, "<answer>B</answer>", "B", ff(), 1.0, "B"),  # free-form row with a letter gold (ids 59, 434)
+    (MV, "<answer>\\frac{\\sqrt{6}}{6}</answer>", "$\\frac{\\sqrt{6}}{6}$", ff(), 1.0, None),
+    (MV, "<answer>\\sqrt{6}/6</answer>", "\\frac{\\sqrt{6}}{6}", ff(), 1.0, None),
+    (MV, "<answer>2.83</answer>", "2\\sqrt{2}", ff(), 1.0, None),  # official 2-decimal rule
+    (MV, "<answer>36/13</answer>", "\x0crac{36}{13}", ff(), 1.0, None),  # corrupted gold (id 2830)
+    (MV, "<answer>(3, -4)</answer>", "(3,-4)", ff(), 1.0, None),
+    (MV, "<answer>1:2</answer>", "1:2", ff(), 1.0, None),
+    (MV, "<answer>69^\\circ</answer>", "69{degrees}", ff(), 1.0, None),
+    (MV, "\\boxed{\\frac{16}{7}}", "$\\boxed{\\frac{16}{7}}$", ff(), 1.0, None),
+    (MV, "<answer>4\\pi</answer>", "$4 \\pi$", ff(), 1.0, None),
+    (MV, "<answer>12.5</answer>", "13", ff(), 0.0, None),
+    # --- MathVista ------------------------------------------------------------------------------
+    (VISTA, "<answer>145°</answer>", "145°", mc(["135°", "145°", "155°"]), 1.0, "B"),  # gold = option text
+    (VISTA, "<answer>B</answer>", "145°", mc(["135°", "145°", "155°"]), 1.0, "B"),
+    (VISTA, "<answer>1.45</answer>", "1.45", ff(), 1.0, None),
+    (VISTA, "<answer>1.452</answer>", "1.45", ff(), 1.0, None),  # rounded to the gold's precision
+    (VISTA, "<answer>1.46</answer>", "1.45", ff(), 0.0, None),
+    (VISTA, "<answer>[2, 3]</answer>", "[2, 3]", ff(), 1.0, None),
+    # --- WeMath (multiple choice, options in the question) ----------------------------------------
+    (WEMATH, "<answer>A</answer>", "A", mc([]), 1.0, "A"),
+    (WEMATH, "<answer>The answer is (E)</answer>", "E", mc([]), 1.0, "E"),
+    (WEMATH, "<answer>none</answer>", "C", mc([]), 0.0, None),
+    # --- ZeroBench (free form; "{final answer}" convention) ------------------------------------
+    (ZB, "Counting the objects gives {14}", "14", ff(), 1.0, "14"),
+    (ZB, "so the total is 12 apples. Final: {12}", "14", ff(), 0.0, None),
+    (ZB, "<answer>Blue</answer>", "blue", ff(), 1.0, None),
+    (ZB, "\\boxed{3, 5}", "3, 5", ff(), 1.0, None),
+    (ZB + "_subquestions", "there are {7}", "7", ff(), 1.0, "7"),
+    # --- geometry3k / generic math --------------------------------------------------------------
+    (GEO, "<think>..</think> \\boxed{3\\sqrt{3}}", "3\\sqrt{3}", {}, 1.0, "3\\sqrt{3}"),
+    (GEO, "<think>..</think> \\boxed{\\sqrt{27}}", "3\\sqrt{3}", {}, 1.0, None),
+    (GEO, "\\boxed{\\frac{\\frac{1}{2}}{3}}", "\\frac{1}{6}", {}, 1.0, "\\frac{\\frac{1}{2}}{3}"),  # nested braces
+    (GEO, "\\boxed{5} then later \\boxed{7}", "7", {}, 1.0, "7"),  # the last box counts
+    (GEO, "\\boxed{7} and a truncated \\boxed{8", "7", {}, 1.0, "7"),  # unclosed box skipped
+    (MMFR, "<answer>0.5</answer>", "\\frac{1}{2}", ff(), 1.0, None),  # fraction vs decimal
+    (MMFR, "<answer>1/3</answer>", "0.333", ff(), 0.0, None),  # strict outside MMMU/MathVision
+    (MMFR, "<answer>60^\\circ</answer>", "60", ff(), 1.0, None),
+    (MMFR, "<answer>8 cm</answer>", "8", ff(), 1.0, None),  # units
+    (MMFR, "<answer>12 \\text{ m}</answer>", "12", ff(), 1.0, None),
+    (MMFR, "<answer>12</answer>", "12 m^2", ff(), 1.0, None),
+    (MMFR, "<answer>Yes</answer>", "yes", ff(), 1.0, None),
+    (MMFR, "<answer>No</answer>", "yes", ff(), 0.0, None),
+    (MMFR, "<answer>4\\pi + 6\\sqrt{3}</answer>", "6\\sqrt{3}+4\\pi", ff(), 1.0, None),
+    (MMFR, "Answer: 42", "42", ff(), 1.0, "42"),  # final "answer:" line
+    (MMFR, "Step 1...\nFinal Answer:\n$42$", "42", ff(), 1.0, "42"),
+    (MMFR, "<answer>B</answer>", "B", mc(["x", "y"]), 1.0, "B"),
+    ("some/unknown-dataset", "<answer>7</answer>", "7", None, 1.0, "7"),  # unknown source -> generic
+]
+
+
+@pytest.mark.parametrize("data_source,response,gt,extra,acc,pred", CASES, ids=[f"{c[0]}|{c[1][:30]}|{c[2][:12]}" for c in CASES])
+def test_reward_case(data_source, response, gt, extra, acc, pred):
+    out = compute_score(data_source, response, gt, extra, format_weight=0.0)
+    assert set(out) == set(RESULT_KEYS)
+    assert out["acc"] == acc, out
+    assert out["score"] == acc  # w = 0
+    assert out["timeout"] == 0.0
+    if pred is not None:
+        assert out["pred"] == pred, out
+
+
+def test_no_answer_is_never_a_random_letter():
+    """Responses without any letter: for every option count and gold, the prediction is empty."""
+    texts = ["", "hmm", "I think the image is blurry.", "\\boxed{}", "<answer></answer>", "x" * 5000]
+    for n in range(2, 8):
+        options = [f"opt{i}" for i in range(n)]
+        for gold in "ABCDEFG"[:n]:
+            for t in texts:
+                out = compute_score(MMMU, t, gold, mc(options), format_weight=0.0)
+                assert out["acc"] == 0.0 and out["pred"] not in set("ABCDEFG"), (t, out)
+
+
+@pytest.mark.parametrize(
+    "w,response,expected",
+    [
+        (0.1, "<think>r</think> so \\boxed{5}", 1.0),
+        (0.1, "<thought>r</thought> <answer>5</answer>", 1.0),
+        (0.1, "\\boxed{5}", 0.9),
+        (0.1, "<think>r</think> \\boxed{6}", 0.1),
+        (0.1, "6", 0.0),
+        (0.0, "<think>r</think> \\boxed{6}", 0.0),
+        (0.5, "<think>r</think> \\boxed{5}", 1.0),
+        (0.5, "\\boxed{5}", 0.5),
+    ],
+)
+def test_score_is_weighted_acc_and_format(w, response, expected):
+    out = compute_score(GEO, response, "5", {}, format_weight=w)
+    assert out["score"] == pytest.approx(expected)
+    assert out["score"] == pytest.approx((1 - w) * out["acc"] + w * out["format"])
+
+
+def test_default_format_weight_is_training_value():
+    out = compute_score(GEO, "\\boxed{5}", "5", {})
+    assert out["acc"] == 1.0 and out["format"] == 0.0 and out["score"] == pytest.approx(0.9)
+
+
+def test_format_styles():
+    geo = "<think>r</think> \\boxed{1}"
+    rlsd = "<thought>r</thought>\n<answer>1</answer>\n"
+    assert compute_score(GEO, geo, "1", {}, format_style="think_boxed")["format"] == 1.0
+    assert compute_score(GEO, rlsd, "1", {}, format_style="think_boxed")["format"] == 0.0
+    assert compute_score(GEO, rlsd, "1", {}, format_style="thought_answer")["format"] == 1.0
+    assert compute_score(GEO, geo, "1", {}, format_style="thought_answer")["format"] == 0.0
+    assert compute_score(GEO, rlsd + " trailing", "1", {}, format_style="thought_answer")["format"] == 0.0
+    assert compute_score(GEO, "<think>never closed \\boxed{1}", "1", {})["format"] == 0.0
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"format_weight": 1.5}, {"format_weight": "heavy"}, {"format_style": "xml"}, {"timeout_s": 0}, {"mc_fallback": "yes"}],
+)
+def test_bad_options_raise_clear_errors(kwargs):
+    with pytest.raises(ValueError, match=next(iter(kwargs))):
+        compute_score(GEO, "\\boxed{1}", "1", {}, **kwargs)
+
+
+def test_extra_verl_kwargs_are_ignored():
+    out = compute_score(GEO, "\\boxed{1}", "1", {}, reward_router_address=None, reward_model_tokenizer=None)
+    assert out["acc"] == 1.0
+
+
+def test_metadata_fields():
+    extra = ff(id="validation_Math_15", subject="Math", index=14)
+    out = compute_score(MMMU, "\\boxed{1}", "1", extra)
+    assert (out["benchmark"], out["data_source"], out["subject"], out["sample_id"]) == ("MMMU", MMMU, "Math", "validation_Math_15")
+    out = compute_score("x", "\\boxed{1}", "1", {"index": 3})
+    assert (out["benchmark"], out["sample_id"], out["subject"]) == ("generic", "3", "")
+
+
+@pytest.mark.parametrize(
+    "ds,bench",
+    [(MMMU, "MMMU"), (MV, "MathVision"), (VISTA, "MathVista"), (WEMATH, "WeMath"), (ZB, "ZeroBench"), (ZB + "_subquestions", "ZeroBench-sub"), (GEO, "geometry3k"),
+     ("MMMU/MMMU_Pro", "MMMU-Pro"), ("my/mathvision_testmini", "MathVision"), ("whatever", "generic"), (None, "generic")],
+)
+def test_benchmark_dispatch(ds, bench):
+    assert benchmark_of(ds) == bench
+
+
+def test_extraction_order():
+    assert extract_final_answer("\\boxed{1} <answer>2</answer>") == ("2", "answer_tag")
+    assert extract_final_answer("<answer>so \\boxed{3}</answer>") == ("3", "answer_tag")
+    assert extract_final_answer("x \\boxed{a{b}c} y") == ("a{b}c", "boxed")
+    assert extract_final_answer("long text " * 50 + "\nAnswer: 12.") == ("12", "answer_line")
+    assert extract_final_answer("z" * 400) == (None, "")
+    assert last_boxed("\\boxed{1} \\boxed{2") == "1"
+    assert last_boxed("no box") is None
+    assert parse_choice("(B) 12 m", ["11 m", "12 m"]) == "B"
+    assert parse_choice("nothing", ["11 m", "12 m"]) is None
+
+
+def test_non_string_inputs_do_not_raise():
+    for resp in (None, 12, b"\\boxed{1}", ["a"]):
+        out = compute_score(GEO, resp, "1", {})
+        assert set(out) == set(RESULT_KEYS)
+    for gt in (None, 1, ["1", "2"], ("1",), {"a": 1}):
+        out = compute_score(GEO, "\\boxed{1}", gt, {})
+        assert set(out) == set(RESULT_KEYS)
+    assert compute_score(GEO, "\\boxed{1}", 1, None)["acc"] == 1.0
+    assert compute_score(GEO, "\\boxed{2}", ["1", "2"], "not a dict")["acc"] == 1.0
