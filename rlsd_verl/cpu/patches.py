@@ -1,4 +1,4 @@
-"""The three verl 0.9.1 seams that assume an accelerator, fixed for the CPU platform.
+"""The verl 0.9.1 seams that assume an accelerator, fixed for the CPU platform.
 
 Each patch is applied only by :func:`rlsd_verl.cpu.enable` (i.e. when the CPU backend is
 on) and only touches module attributes, never verl's files:
@@ -8,7 +8,9 @@ on) and only touches module attributes, never verl's files:
    type cpu"). The patched version collapses it to plain ``gloo``.
 2. The FSDP engine forces ``CPUOffloadPolicy(pin_memory=True)`` for forward-only engines
    (ref / teacher). Pinned memory needs an accelerator; the patch turns pinning off.
-3. FSDP engines are registered for ``device in {cuda, npu}`` only; the engine lookup is
+3. verl's Qwen2/2.5-VL "remove padding" attention calls flash-attn's varlen kernel;
+   :mod:`rlsd_verl.cpu.attention` supplies the same computation in PyTorch SDPA.
+4. FSDP engines are registered for ``device in {cuda, npu}`` only; the engine lookup is
    pointed at them with verl's own override ``VERL_ENGINE_DEVICE=cuda`` (set by
    :func:`rlsd_verl.cpu.enable`, not here). The engine itself then runs on the platform's
    ``cpu`` device.
@@ -60,6 +62,10 @@ def apply() -> None:
                 super().__init__(pin_memory=False, **kwargs)
 
         _set_everywhere("CPUOffloadPolicy", policy_cls, UnpinnedCPUOffloadPolicy)
+
+    from rlsd_verl.cpu.attention import patch_qwen2_vl_attention
+
+    patch_qwen2_vl_attention()
     _APPLIED = True
 
 
