@@ -1,0 +1,136 @@
+"""MathVista, We-Math, ZeroBench (main + sub-questions) and geometry3k builders."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import fixtures as fx
+from fixtures import COLOURS, colour_of
+
+from rlsd_verl.data import geometry3k, mathvista, wemath, zerobench
+from rlsd_verl.data.build import BadRowError, CountMismatchError
+from rlsd_verl.data.schema import load_parquet
+
+Q = dict(progress=False)
+
+
+def by_id(path):
+    return {r["extra_info"]["id"]: r for r in load_parquet(path)}
+
+
+# ------------------------------------------------------------------------------------ MathVista
+def test_mathvista(tmp_path):
+    fx.write_hub_parquet(tmp_path / "in/data/testmini-00000-of-00001-abc.parquet", fx.mathvista_rows(),
+                         fx.MATHVISTA_FEATURES)
+    s = mathvista.build_mathvista(input=str(tmp_path / "in"), output_dir=str(tmp_path / "out"),
+                                  allow_count_mismatch=True, **Q)
+    assert (s["rows"], s["multiple_choice"], s["free_form"]) == (3, 1, 2)
+    rows = by_id(tmp_path / "out/mathvista_testmini.parquet")
+    r = rows["2"]  # gold is the choice text -> its letter
+    assert r["reward_model"]["ground_truth"] == "B" and r["extra_info"]["options"] == ["circle", "square", "triangle"]
+    assert r["extra_info"]["question"] == "<image>\nWhich shape is red?\nOptions:\nA. circle\nB. square\nC. triangle"
+    assert r["extra_info"]["subject"] == "textbook question answering" and r["extra_info"]["source_dataset"] == "TQA"
+    assert rows["1"]["extra_info"]["question"] == "<image>\nWhat is the value of the largest bar?\nAnswer with an integer."
+    assert rows["3"]["extra_info"]["question"] == (
+        "<image>\nHow long is the segment? (Unit: cm)\nAnswer with a number rounded to two decimal places.")
+    assert rows["3"]["reward_model"]["ground_truth"] == "1.25" and rows["3"]["data_source"] == "AI4Math/MathVista"
+    assert colour_of(rows["1"]["images"][0]) == COLOURS[1]
+    assert mathvista.EXPECTED["testmini"].total == 1000
+
+
+def test_mathvista_json_layout_and_bad_gold(tmp_path):
+    rows = fx.mathvista_rows()
+    (tmp_path / "in/images").mkdir(parents=True)
+    annot = {}
+    for r in rows:
+        (tmp_path / "in" / r["image"]).write_bytes(r["decoded_image"]["bytes"])
+        annot[r["pid"]] = {k: v for k, v in r.items() if k != "decoded_image"}
+    (tmp_path / "in/annot_testmini.json").write_text(json.dumps(annot))
+    s = mathvista.build_mathvista(input=str(tmp_path / "in"), output_dir=str(tmp_path / "out"),
+                                  allow_count_mismatch=True, **Q)
+    assert s["rows"] == 3 and s["input"] == "json: annot_testmini.json"
+    rows[1]["answer"] = "hexagon"
+    fx.write_hub_parquet(tmp_path / "bad/data/testmini-0.parquet", rows, fx.MATHVISTA_FEATURES)
+    with pytest.raises(BadRowError, match=r"id=2\): answer 'hexagon' matches 0 of the choices"):
+        mathvista.build_mathvista(input=str(tmp_path / "bad"), output_dir=str(tmp_path / "o"), **Q)
+    with pytest.raises(ValueError, match="no public answers"):
+        mathvista.build_mathvista(input=str(tmp_path / "bad"), split="test", output_dir=str(tmp_path / "o"), **Q)
+
+
+# ------------------------------------------------------------------------------------ We-Math
+def test_wemath(tmp_path):
+    fx.write_hub_parquet(tmp_path / "in/data/testmini-00000-of-00001.parquet", fx.wemath_rows(), fx.WEMATH_FEATURES)
+    with pytest.raises(CountMismatchError, match="expected 1740"):
+        wemath.build_wemath(input=str(tmp_path / "in"), output_dir=str(tmp_path / "out"), **Q)
+    s = wemath.build_wemath(input=str(tmp_path / "in"), output_dir=str(tmp_path / "out"), limit=10, **Q)
+    assert (s["rows"], s["multiple_choice"]) == (2, 2)
+    rows = by_id(tmp_path / "out/wemath_testmini.parquet")
+    assert set(rows) == {"3steps_165/3steps_3", "3steps_165/3steps_1"}  # ID repeats across steps
+    r = rows["3steps_165/3steps_3"]
+    assert r["extra_info"]["options"] == ["200.96", "3215.36", "6280", "32", "No correct answer"]
+    assert r["reward_model"]["ground_truth"] == "B" and r["extra_info"]["subfield"] == "3steps_3"
+    assert r["extra_info"]["subject"] == "Area of Circles" and r["data_source"] == "We-Math/We-Math"
+    assert r["extra_info"]["question"].startswith("<image>\nWhat is the area") and "E. No correct answer" in \
+        r["extra_info"]["question"]
+
+
+def test_wemath_json_release_with_image_folder(tmp_path):
+    rows = fx.wemath_rows()
+    recs = []
+    for i, r in enumerate(rows):
+        rel = f"3steps/image/165-{i}.png"
+        (tmp_path / "in/images/3steps/image").mkdir(parents=True, exist_ok=True)
+        (tmp_path / "in/images" / rel).write_bytes(r["image_path"]["bytes"])
+        recs.append({**{k: v for k, v in r.items() if k != "image_path"}, "image_path": rel})
+    (tmp_path / "in/testmini.json").write_text(json.dumps(recs))
+    s = wemath.build_wemath(input=str(tmp_path / "in"), output_dir=str(tmp_path / "out"),
+                            allow_count_mismatch=True, **Q)
+    assert s["rows"] == 2
+    assert colour_of(by_id(tmp_path / "out/wemath_testmini.parquet")["3steps_165/3steps_1"]["images"][0]) == COLOURS[2]
+
+
+def test_wemath_bad_option_string(tmp_path):
+    rows = fx.wemath_rows()
+    rows[0]["option"] = "A. 1;C. 3"
+    fx.write_hub_parquet(tmp_path / "in/data/testmini-0.parquet", rows, fx.WEMATH_FEATURES)
+    with pytest.raises(BadRowError, match=r"id=3steps_165\), column option: option letters"):
+        wemath.build_wemath(input=str(tmp_path / "in"), output_dir=str(tmp_path / "out"), **Q)
+
+
+# ------------------------------------------------------------------------------------ ZeroBench
+def test_zerobench_main_and_sub(tmp_path):
+    fx.write_hub_parquet(tmp_path / "in/data/zerobench-00000-of-00001.parquet", fx.zerobench_rows(),
+                         fx.ZEROBENCH_FEATURES)
+    fx.write_hub_parquet(tmp_path / "in/data/zerobench_subquestions-00000-of-00001.parquet",
+                         fx.zerobench_rows(sub=True), fx.ZEROBENCH_FEATURES)
+    main = zerobench.build_zerobench(input=str(tmp_path / "in"), split="main", output_dir=str(tmp_path / "out"),
+                                     allow_count_mismatch=True, **Q)
+    sub = zerobench.build_zerobench(input=str(tmp_path / "in"), split="sub", output_dir=str(tmp_path / "out"),
+                                    allow_count_mismatch=True, prompt_style="native", **Q)
+    assert (main["rows"], sub["rows"], sub["images"]) == (1, 2, 3)  # main must not read the sub file
+    rows = by_id(tmp_path / "out/zerobench_zerobench_subquestions.parquet")
+    r = rows["1_2"]
+    assert r["extra_info"]["question"] == "<image>\n<image>\nCompare both images: which has more blue?"
+    assert [colour_of(im) for im in r["images"]] == [COLOURS[3], COLOURS[2]]
+    assert r["prompt"][0]["content"].endswith("Answer with only the final answer.")
+    assert r["data_source"] == "jonathan-roberts1/zerobench_subquestions"
+    assert load_parquet(tmp_path / "out/zerobench_zerobench.parquet")[0]["data_source"] == "jonathan-roberts1/zerobench"
+    assert (zerobench.EXPECTED["zerobench"].total, zerobench.EXPECTED["zerobench_subquestions"].total) == (100, 334)
+
+
+# ------------------------------------------------------------------------------------ geometry3k
+def test_geometry3k(tmp_path):
+    rows = fx.geo3k_rows() + [dict(images=[fx.img(3)], problem="Find y.", answer="5")]
+    fx.write_hub_parquet(tmp_path / "in/data/train-00000-of-00001.parquet", rows, fx.GEO3K_FEATURES)
+    s = geometry3k.build_geometry3k(input=str(tmp_path / "in"), output_dir=str(tmp_path / "out"),
+                                    allow_count_mismatch=True, prompt_style="geo3k", **Q)
+    assert s["rows"] == 3 and s["notes"] == {"image_token_prepended": 1}
+    out = load_parquet(tmp_path / "out/geometry3k_train.parquet")
+    assert out[0]["extra_info"]["question"] == "<image>Find x." and out[0]["data_source"] == "hiyouga/geometry3k"
+    assert "<think>" in out[0]["prompt"][0]["content"] and out[1]["reward_model"]["ground_truth"] == "12\\sqrt{3}"
+    assert [r["extra_info"]["id"] for r in out] == ["geometry3k-train-0", "geometry3k-train-1", "geometry3k-train-2"]
+    bad = [dict(images=[fx.img(1)], problem="<image><image>Two tokens.", answer="1")]
+    fx.write_hub_parquet(tmp_path / "bad/data/train-0.parquet", bad, fx.GEO3K_FEATURES)
+    with pytest.raises(BadRowError, match="2 '<image>' tokens but 1 images"):
+        geometry3k.build_geometry3k(input=str(tmp_path / "bad"), output_dir=str(tmp_path / "o"), **Q)
