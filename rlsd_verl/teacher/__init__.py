@@ -1,0 +1,1 @@
+"""The teacher side of self-distillation: privileged prompts and the teacher batch."""

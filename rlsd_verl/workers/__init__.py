@@ -1,0 +1,1 @@
+"""Ray workers: the self-distillation worker (actor + rollout + teacher copy)."""
