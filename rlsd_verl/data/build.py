@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rlsd_verl.data.images import BadImageError, prepare_image
-from rlsd_verl.data.schema import MULTIPLE_CHOICE, ParquetSink
+from rlsd_verl.data.schema import MULTIPLE_CHOICE, ParquetSink, default_file_mode
 from rlsd_verl.data.sources import Source
 
 MAX_EXAMPLES = 5
@@ -69,6 +69,7 @@ class BuildContext:
     prompt_style: str = "rlsd"
     max_pixels: int | None = None
     base_dirs: list[str] = field(default_factory=list)
+    row_number: int = 0  # 0-based position of the current row in the source (for generated ids)
     notes: Counter = field(default_factory=Counter)
     images_seen: int = 0
     images_resized: int = 0
@@ -105,6 +106,73 @@ def _row_id(raw: Mapping, id_keys=("id", "pid", "ID", "question_id")) -> str | N
     return None
 
 
+# ------------------------------------------------------------------ per-row conversion (also in workers)
+def _convert_one(convert, ctx: BuildContext, n: int, where: str, raw: dict) -> tuple:
+    """Run ``convert`` on one row; returns ``(kind, payload)`` with kind ok / none / drop / bad."""
+    ctx.row_number = n
+    try:
+        row = convert(raw, where, ctx)
+    except DropRow as e:
+        return "drop", e.reason
+    except (BadRowError, BadImageError) as e:
+        return "bad", ("bad_image" if isinstance(e, BadImageError) else "bad_row", type(e).__name__, str(e))
+    return ("none", None) if row is None else ("ok", row)
+
+
+_WORKER: tuple | None = None
+
+
+def _worker_init(convert, settings: dict) -> None:
+    global _WORKER
+    _WORKER = (convert, settings)
+
+
+def _worker_run(task: tuple) -> tuple:
+    """Convert one row in a worker process; also returns the notes / image counters it produced."""
+    convert, settings = _WORKER
+    ctx = BuildContext(**settings)
+    n, where, raw = task
+    kind, payload = _convert_one(convert, ctx, n, where, raw)
+    return kind, payload, dict(ctx.notes), (ctx.images_seen, ctx.images_resized, ctx.images_reencoded)
+
+
+def _results(source: Source, convert, ctx: BuildContext, workers: int):
+    """Yield ``(n, where, raw_id, kind, payload)`` in source order, converting in ``workers`` processes."""
+    rows = ((n, where, raw) for n, (where, raw) in enumerate(source.iter_rows()))
+    if workers <= 1:
+        for n, where, raw in rows:
+            rid = _row_id(raw)
+            label = f"{where} (id={rid})" if rid is not None else where
+            yield n, where, rid, *_convert_one(convert, ctx, n, label, raw)
+        return
+    import itertools
+    import multiprocessing as mp
+
+    settings = dict(prompt_style=ctx.prompt_style, max_pixels=ctx.max_pixels, base_dirs=list(ctx.base_dirs))
+    pool = mp.get_context("spawn").Pool(workers, initializer=_worker_init, initargs=(convert, settings))
+    try:
+        batch_size = workers * 8  # bounded read-ahead: never more than this many rows in flight
+        while True:
+            batch = list(itertools.islice(rows, batch_size))
+            if not batch:
+                break
+            tasks, ids = [], []
+            for n, where, raw in batch:
+                rid = _row_id(raw)
+                ids.append(rid)
+                tasks.append((n, f"{where} (id={rid})" if rid is not None else where, raw))
+            for (n, where, _), rid, (kind, payload, notes, imgs) in zip(
+                    batch, ids, pool.map(_worker_run, tasks, chunksize=max(1, len(tasks) // (workers * 2)))):
+                ctx.notes.update(notes)
+                ctx.images_seen += imgs[0]
+                ctx.images_resized += imgs[1]
+                ctx.images_reencoded += imgs[2]
+                yield n, where, rid, kind, payload
+    finally:
+        pool.terminate()
+        pool.join()
+
+
 def write_json_atomic(obj: Any, path: str) -> None:
     d = os.path.dirname(os.path.abspath(path))
     os.makedirs(d, exist_ok=True)
@@ -113,6 +181,7 @@ def write_json_atomic(obj: Any, path: str) -> None:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             json.dump(obj, f, indent=2, ensure_ascii=False, sort_keys=False)
             f.write("\n")
+        os.chmod(tmp, default_file_mode())
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -133,6 +202,7 @@ def run_build(
     limit: int | None = None,
     skip_bad: bool = False,
     progress: bool = True,
+    workers: int = 1,
     summary_path: str | None = None,
     extra_summary: Mapping[str, Any] | None = None,
 ) -> dict:
@@ -140,6 +210,8 @@ def run_build(
 
     ``outputs`` maps an output key to a parquet path (one key for most builders; ``route(row)`` picks
     the key when there are several). ``limit`` caps the number of rows written (in total). With
+    ``workers > 1`` converts rows in that many spawned processes (``convert`` must then be picklable,
+    e.g. a ``functools.partial`` of a module-level function); rows keep the source order. With
     ``expected`` and ``enforce_expected``, a mismatch in the total / MC / free-form counts raises
     :class:`CountMismatchError` and nothing is written.
     """
@@ -147,6 +219,8 @@ def run_build(
 
     if limit is not None and limit < 1:
         raise ValueError(f"--limit must be >= 1, got {limit}")
+    if workers < 1:
+        raise ValueError(f"--workers must be >= 1, got {workers}")
     if len(outputs) > 1 and route is None:
         raise ValueError("several outputs need a route function")
     ctx.base_dirs = ctx.base_dirs or list(source.base_dirs)
@@ -164,31 +238,30 @@ def run_build(
         except Exception:  # noqa: BLE001 - only for the progress bar
             total = None
         bar = tqdm(total=total, desc=f"{name}", unit="row", disable=not progress, dynamic_ncols=True)
-        for where, raw in source.iter_rows():
+        for n, where, rid, kind, payload in _results(source, convert, ctx, workers):
             bar.update(1)
             counts["source_rows"] += 1
-            rid = _row_id(raw)
             label = f"{where} (id={rid})" if rid is not None else where
-            try:
-                row = convert(raw, label, ctx)
-            except DropRow as e:
-                dropped[e.reason] += 1
-                ex = dropped_examples.setdefault(e.reason, [])
+            if kind == "drop":
+                dropped[payload] += 1
+                ex = dropped_examples.setdefault(payload, [])
                 if len(ex) < MAX_EXAMPLES:
                     ex.append(rid if rid is not None else where)
                 continue
-            except (BadRowError, BadImageError) as e:
+            if kind == "bad":
+                reason, etype, msg = payload
                 if not skip_bad:
-                    raise type(e)(f"{source.describe()}: {e} (use --skip-bad to skip and count such rows)") from None
-                reason = "bad_image" if isinstance(e, BadImageError) else "bad_row"
+                    cls = BadImageError if etype == "BadImageError" else BadRowError
+                    raise cls(f"{source.describe()}: {msg} (use --skip-bad to skip and count such rows)")
                 skipped[reason] += 1
                 ex = skipped_examples.setdefault(reason, [])
                 if len(ex) < MAX_EXAMPLES:
-                    ex.append(str(e))
+                    ex.append(msg)
                 continue
-            if row is None:
+            if kind == "none":
                 counts["not_selected"] += 1
                 continue
+            row = payload
             key = route(row) if route is not None else next(iter(outputs))
             ex = row["extra_info"]
             if ex["id"] in seen_ids:
@@ -270,6 +343,7 @@ def run_build(
         "prompt_style": ctx.prompt_style,
         "max_pixels": ctx.max_pixels,
         "seconds": round(time.time() - t0, 2),
+        "workers": workers,
     }
     if extra_summary:
         summary.update(extra_summary)

@@ -32,6 +32,8 @@ def base_parser(description: str, splits: Sequence[str], default_split: str) -> 
                    help="skip (and count) rows with a corrupt image or broken fields instead of failing")
     p.add_argument("--allow-count-mismatch", action="store_true",
                    help="write a full split even if its row counts differ from the known ones")
+    p.add_argument("--workers", type=int, default=1,
+                   help="processes that decode/verify/resize images in parallel (default 1)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p
 
@@ -50,6 +52,7 @@ def common_kwargs(args: argparse.Namespace) -> dict:
         skip_bad=args.skip_bad,
         allow_count_mismatch=args.allow_count_mismatch,
         progress=not args.no_progress,
+        workers=args.workers,
     )
 
 

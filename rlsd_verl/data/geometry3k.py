@@ -11,6 +11,7 @@ Known sizes: train 2101, validation 300, test 601.
 
 from __future__ import annotations
 
+import functools
 import os
 
 from rlsd_verl.data import cli
@@ -28,7 +29,7 @@ PATTERNS = ("data/{split}-*.parquet", "{split}-*.parquet")
 JSON_NAMES = ("{split}.jsonl", "{split}.json")
 
 
-def convert_row(raw: dict, where: str, ctx: BuildContext, *, split: str, prompt_style: str, n: int) -> dict:
+def convert_row(raw: dict, where: str, ctx: BuildContext, *, split: str, prompt_style: str) -> dict:
     problem = raw.get("problem")
     if not isinstance(problem, str) or not problem.strip():
         raise BadRowError(f"{where}: column problem is empty")
@@ -45,7 +46,7 @@ def convert_row(raw: dict, where: str, ctx: BuildContext, *, split: str, prompt_
         raise BadRowError(f"{where}: problem has {n_tok} {IMAGE_TOKEN!r} tokens but {len(images)} images")
     raw_answer = str(answer).strip()
     gt = clean_gold(raw_answer)
-    rid = str(raw["id"]) if raw.get("id") not in (None, "") else f"geometry3k-{split}-{n}"
+    rid = str(raw["id"]) if raw.get("id") not in (None, "") else f"geometry3k-{split}-{ctx.row_number}"
     return make_row(
         data_source=DATA_SOURCE,
         question=problem,
@@ -64,7 +65,8 @@ def convert_row(raw: dict, where: str, ctx: BuildContext, *, split: str, prompt_
 
 def build_geometry3k(*, input=None, split: str = "train", output_dir: str, limit: int | None = None,
                      prompt_style: str = "rlsd", max_pixels: int | None = None, skip_bad: bool = False,
-                     allow_count_mismatch: bool = False, progress: bool = True, from_hub: bool = False,
+                     allow_count_mismatch: bool = False, progress: bool = True, workers: int = 1,
+        from_hub: bool = False,
                      hub_dir: str | None = None, revision: str | None = None) -> dict:
     """Write ``<output_dir>/geometry3k_<split>.parquet``; returns the summary dict."""
     if split not in SPLITS:
@@ -73,16 +75,10 @@ def build_geometry3k(*, input=None, split: str = "train", output_dir: str, limit
                          repo_id=REPO_ID, allow_patterns=[f"data/{split}-*.parquet"], hub_dir=hub_dir,
                          revision=revision)
     ctx = BuildContext(prompt_style=prompt_style, max_pixels=max_pixels)
-    counter = {"n": 0}
-
-    def convert(raw, where, c):
-        counter["n"] += 1
-        return convert_row(raw, where, c, split=split, prompt_style=prompt_style, n=counter["n"] - 1)
-
     return run_build(
         name="geometry3k",
         source=source,
-        convert=convert,
+        convert=functools.partial(convert_row, split=split, prompt_style=prompt_style),
         outputs={split: os.path.join(output_dir, f"geometry3k_{split}.parquet")},
         ctx=ctx,
         expected=EXPECTED[split],
@@ -90,6 +86,7 @@ def build_geometry3k(*, input=None, split: str = "train", output_dir: str, limit
         limit=limit,
         skip_bad=skip_bad,
         progress=progress,
+        workers=workers,
         summary_path=os.path.join(output_dir, f"geometry3k_{split}.summary.json"),
     )
 

@@ -19,6 +19,7 @@ Rules:
 
 from __future__ import annotations
 
+import functools
 import os
 
 from rlsd_verl.data import cli
@@ -121,7 +122,8 @@ def convert_row(raw: dict, where: str, ctx: BuildContext, *, split: str, prompt_
 
 def build_mathvision(*, input=None, split: str = "test", output_dir: str, limit: int | None = None,
                      prompt_style: str = "rlsd", max_pixels: int | None = None, skip_bad: bool = False,
-                     allow_count_mismatch: bool = False, progress: bool = True, from_hub: bool = False,
+                     allow_count_mismatch: bool = False, progress: bool = True, workers: int = 1,
+        from_hub: bool = False,
                      hub_dir: str | None = None, revision: str | None = None) -> dict:
     """Write ``<output_dir>/mathvision_<split>.parquet``; returns the summary dict."""
     if split not in SPLITS:
@@ -133,7 +135,7 @@ def build_mathvision(*, input=None, split: str = "test", output_dir: str, limit:
     return run_build(
         name="mathvision",
         source=source,
-        convert=lambda raw, where, c: convert_row(raw, where, c, split=split, prompt_style=prompt_style),
+        convert=functools.partial(convert_row, split=split, prompt_style=prompt_style),
         outputs={split: os.path.join(output_dir, f"mathvision_{split}.parquet")},
         ctx=ctx,
         expected=EXPECTED[split],
@@ -141,6 +143,7 @@ def build_mathvision(*, input=None, split: str = "test", output_dir: str, limit:
         limit=limit,
         skip_bad=skip_bad,
         progress=progress,
+        workers=workers,
         summary_path=os.path.join(output_dir, f"mathvision_{split}.summary.json"),
     )
 

@@ -21,6 +21,7 @@ Rules:
 
 from __future__ import annotations
 
+import functools
 import os
 
 from rlsd_verl.data import cli
@@ -116,7 +117,8 @@ def convert_row(raw: dict, where: str, ctx: BuildContext, *, split: str, prompt_
 
 def build_mathvista(*, input=None, split: str = "testmini", output_dir: str, limit: int | None = None,
                     prompt_style: str = "rlsd", max_pixels: int | None = None, skip_bad: bool = False,
-                    allow_count_mismatch: bool = False, progress: bool = True, from_hub: bool = False,
+                    allow_count_mismatch: bool = False, progress: bool = True, workers: int = 1,
+        from_hub: bool = False,
                     hub_dir: str | None = None, revision: str | None = None) -> dict:
     """Write ``<output_dir>/mathvista_<split>.parquet``; returns the summary dict."""
     if split not in SPLITS:
@@ -128,7 +130,7 @@ def build_mathvista(*, input=None, split: str = "testmini", output_dir: str, lim
     return run_build(
         name="mathvista",
         source=source,
-        convert=lambda raw, where, c: convert_row(raw, where, c, split=split, prompt_style=prompt_style),
+        convert=functools.partial(convert_row, split=split, prompt_style=prompt_style),
         outputs={split: os.path.join(output_dir, f"mathvista_{split}.parquet")},
         ctx=ctx,
         expected=EXPECTED[split],
@@ -136,6 +138,7 @@ def build_mathvista(*, input=None, split: str = "testmini", output_dir: str, lim
         limit=limit,
         skip_bad=skip_bad,
         progress=progress,
+        workers=workers,
         summary_path=os.path.join(output_dir, f"mathvista_{split}.summary.json"),
     )
 

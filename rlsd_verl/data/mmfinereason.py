@@ -27,6 +27,7 @@ id) into ``mmfinereason_val.parquet``.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import re
@@ -57,7 +58,7 @@ def val_bucket(row_id: str, fraction: float) -> bool:
     return h / float(1 << 64) < fraction
 
 
-def convert_row(raw: dict, where: str, ctx: BuildContext, *, prompt_style: str, n: int,
+def convert_row(raw: dict, where: str, ctx: BuildContext, *, prompt_style: str,
                 trace_column: str = TRACE_COLUMN, max_solution_chars: int = 0,
                 drop_inconsistent: bool = False, data_source: str = DATA_SOURCE) -> dict:
     question = raw.get("question") if raw.get("question") is not None else raw.get("problem")
@@ -108,7 +109,7 @@ def convert_row(raw: dict, where: str, ctx: BuildContext, *, prompt_style: str, 
         ctx.note("reference_solution_truncated")
     if not trace:
         ctx.note("no_reference_solution")
-    rid = str(raw["id"]) if raw.get("id") not in (None, "") else f"mmfinereason-{n}"
+    rid = str(raw["id"]) if raw.get("id") not in (None, "") else f"mmfinereason-{ctx.row_number}"
     source_name = raw.get("source") or raw.get("data_source") or ""
     if source_name:
         ctx.note(f"kept_from_source:{source_name}")
@@ -132,7 +133,8 @@ def convert_row(raw: dict, where: str, ctx: BuildContext, *, prompt_style: str, 
 
 def build_mmfinereason(*, input=None, split: str = "train", output_dir: str, limit: int | None = None,
                        prompt_style: str = "rlsd", max_pixels: int | None = None, skip_bad: bool = False,
-                       allow_count_mismatch: bool = False, progress: bool = True, from_hub: bool = False,
+                       allow_count_mismatch: bool = False, progress: bool = True, workers: int = 1,
+        from_hub: bool = False,
                        hub_dir: str | None = None, revision: str | None = None, val_fraction: float = 0.0,
                        trace_column: str = TRACE_COLUMN, max_solution_chars: int = 0,
                        drop_inconsistent: bool = False, data_source: str = DATA_SOURCE) -> dict:
@@ -146,16 +148,14 @@ def build_mmfinereason(*, input=None, split: str = "train", output_dir: str, lim
                          repo_id=REPO_ID, allow_patterns=[f"data/{split}-*.parquet"], hub_dir=hub_dir,
                          revision=revision)
     ctx = BuildContext(prompt_style=prompt_style, max_pixels=max_pixels)
-    counter = {"n": 0}
+    convert = functools.partial(convert_row, prompt_style=prompt_style, trace_column=trace_column,
+                                max_solution_chars=max_solution_chars, drop_inconsistent=drop_inconsistent,
+                                data_source=data_source)
 
-    def convert(raw, where, c):
-        counter["n"] += 1
-        row = convert_row(raw, where, c, prompt_style=prompt_style, n=counter["n"] - 1, trace_column=trace_column,
-                          max_solution_chars=max_solution_chars, drop_inconsistent=drop_inconsistent,
-                          data_source=data_source)
+    def route(row: dict) -> str:
         if val_bucket(row["extra_info"]["id"], val_fraction):
             row["extra_info"]["split"] = "val"
-        return row
+        return row["extra_info"]["split"]
 
     outputs = {"train": os.path.join(output_dir, "mmfinereason_train.parquet")}
     if val_fraction > 0:
@@ -165,12 +165,13 @@ def build_mmfinereason(*, input=None, split: str = "train", output_dir: str, lim
         source=source,
         convert=convert,
         outputs=outputs,
-        route=lambda row: row["extra_info"]["split"],
+        route=route,
         ctx=ctx,
         expected=None,
         limit=limit,
         skip_bad=skip_bad,
         progress=progress,
+        workers=workers,
         summary_path=os.path.join(output_dir, "mmfinereason.summary.json"),
         extra_summary={"known_source_rows": KNOWN_SOURCE_ROWS, "val_fraction": val_fraction},
     )

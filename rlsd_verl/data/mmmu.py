@@ -19,6 +19,7 @@ Rules:
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 
@@ -173,7 +174,8 @@ def convert_row(raw: dict, where: str, ctx: BuildContext, *, split: str, prompt_
 
 def build_mmmu(*, input=None, split: str = "validation", output_dir: str, subjects=None, limit: int | None = None,
                prompt_style: str = "rlsd", max_pixels: int | None = None, skip_bad: bool = False,
-               allow_count_mismatch: bool = False, progress: bool = True, from_hub: bool = False,
+               allow_count_mismatch: bool = False, progress: bool = True, workers: int = 1,
+        from_hub: bool = False,
                hub_dir: str | None = None, revision: str | None = None) -> dict:
     """Write ``<output_dir>/mmmu_<split>.parquet``; returns the summary dict (see :func:`run_build`)."""
     if split not in SPLITS:
@@ -192,8 +194,7 @@ def build_mmmu(*, input=None, split: str = "validation", output_dir: str, subjec
     return run_build(
         name="mmmu",
         source=source,
-        convert=lambda raw, where, c: convert_row(raw, where, c, split=split, prompt_style=prompt_style,
-                                                  subjects=subject_set),
+        convert=functools.partial(convert_row, split=split, prompt_style=prompt_style, subjects=subject_set),
         outputs={split: out},
         ctx=ctx,
         expected=EXPECTED[split],
@@ -201,6 +202,7 @@ def build_mmmu(*, input=None, split: str = "validation", output_dir: str, subjec
         limit=limit,
         skip_bad=skip_bad,
         progress=progress,
+        workers=workers,
         summary_path=os.path.join(output_dir, f"mmmu_{split}.summary.json"),
         extra_summary={"subjects": sorted(subject_set) if subject_set else "all"},
     )

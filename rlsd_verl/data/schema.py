@@ -36,8 +36,10 @@ MULTIPLE_CHOICE = "multiple_choice"
 FREE_FORM = "free_form"
 QUESTION_TYPES = (MULTIPLE_CHOICE, FREE_FORM)
 NO_LEVEL = -1
-# Parquet row groups of image datasets are kept small, as `datasets` does for image features.
+# Parquet row groups of image datasets are kept small, as `datasets` does for image features; a
+# group is also closed once its images pass ROW_GROUP_BYTES, so large scans never pile up in memory.
 ROW_GROUP_SIZE = 100
+ROW_GROUP_BYTES = 64 << 20
 
 EXTRA_INFO_FEATURES = {
     "id": Value("string"),
@@ -272,6 +274,13 @@ def _decode_any_image(img: Any):
         return im
 
 
+def default_file_mode() -> int:
+    """0o666 minus the process umask: the mode ``open()`` would have given a new file."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 class ParquetSink:
     """Streaming, atomic writer of :data:`FEATURES` rows to one parquet file.
 
@@ -290,6 +299,7 @@ class ParquetSink:
         self.row_group_size = row_group_size
         self.rows = 0
         self._buf: list[dict] = []
+        self._buf_bytes = 0
         out_dir = os.path.dirname(os.path.abspath(self.path))
         os.makedirs(out_dir, exist_ok=True)
         fd, self._tmp = tempfile.mkstemp(prefix=f".{os.path.basename(self.path)}.", suffix=".tmp", dir=out_dir)
@@ -304,7 +314,9 @@ class ParquetSink:
         if self.validate:
             validate_row(row, where=self.path)
         self._buf.append(row)
-        if len(self._buf) >= self.row_group_size:
+        self._buf_bytes += sum(len(im["bytes"]) for im in row.get("images") or []
+                               if isinstance(im, Mapping) and im.get("bytes") is not None)
+        if len(self._buf) >= self.row_group_size or self._buf_bytes >= ROW_GROUP_BYTES:
             self._flush()
 
     def add_table(self, table) -> None:
@@ -320,6 +332,7 @@ class ParquetSink:
         self._writer.write_table(table.cast(self._schema))
         self.rows += len(self._buf)
         self._buf = []
+        self._buf_bytes = 0
 
     def commit(self, check=None) -> int:
         """Finish the file and move it into place; returns the number of rows. Empty files are refused."""
@@ -331,6 +344,7 @@ class ParquetSink:
                 raise SchemaError(f"{self.path}: no rows to write")
             if check is not None:
                 check(self.rows)
+            os.chmod(self._tmp, default_file_mode())  # mkstemp creates 0600
             os.replace(self._tmp, self.path)
         except BaseException:
             self.abort()

@@ -15,6 +15,7 @@ Known size: testmini 1740.
 
 from __future__ import annotations
 
+import functools
 import os
 
 from rlsd_verl.data import cli
@@ -76,7 +77,8 @@ def convert_row(raw: dict, where: str, ctx: BuildContext, *, split: str, prompt_
 
 def build_wemath(*, input=None, split: str = "testmini", output_dir: str, limit: int | None = None,
                  prompt_style: str = "rlsd", max_pixels: int | None = None, skip_bad: bool = False,
-                 allow_count_mismatch: bool = False, progress: bool = True, from_hub: bool = False,
+                 allow_count_mismatch: bool = False, progress: bool = True, workers: int = 1,
+        from_hub: bool = False,
                  hub_dir: str | None = None, revision: str | None = None) -> dict:
     """Write ``<output_dir>/wemath_<split>.parquet``; returns the summary dict."""
     if split not in SPLITS:
@@ -91,7 +93,7 @@ def build_wemath(*, input=None, split: str = "testmini", output_dir: str, limit:
     return run_build(
         name="wemath",
         source=source,
-        convert=lambda raw, where, c: convert_row(raw, where, c, split=split, prompt_style=prompt_style),
+        convert=functools.partial(convert_row, split=split, prompt_style=prompt_style),
         outputs={split: os.path.join(output_dir, f"wemath_{split}.parquet")},
         ctx=ctx,
         expected=EXPECTED[split],
@@ -99,6 +101,7 @@ def build_wemath(*, input=None, split: str = "testmini", output_dir: str, limit:
         limit=limit,
         skip_bad=skip_bad,
         progress=progress,
+        workers=workers,
         summary_path=os.path.join(output_dir, f"wemath_{split}.summary.json"),
     )
 

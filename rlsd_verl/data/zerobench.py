@@ -14,6 +14,7 @@ Rules: every question is free form (exact-match scoring); the images are prepend
 
 from __future__ import annotations
 
+import functools
 import os
 
 from rlsd_verl.data import cli
@@ -74,7 +75,8 @@ def convert_row(raw: dict, where: str, ctx: BuildContext, *, split: str, prompt_
 
 def build_zerobench(*, input=None, split: str = "zerobench", output_dir: str, limit: int | None = None,
                     prompt_style: str = "rlsd", max_pixels: int | None = None, skip_bad: bool = False,
-                    allow_count_mismatch: bool = False, progress: bool = True, from_hub: bool = False,
+                    allow_count_mismatch: bool = False, progress: bool = True, workers: int = 1,
+        from_hub: bool = False,
                     hub_dir: str | None = None, revision: str | None = None) -> dict:
     """Write ``<output_dir>/zerobench_<split>.parquet``; returns the summary dict."""
     split = ALIASES.get(split, split)
@@ -87,7 +89,7 @@ def build_zerobench(*, input=None, split: str = "zerobench", output_dir: str, li
     return run_build(
         name="zerobench",
         source=source,
-        convert=lambda raw, where, c: convert_row(raw, where, c, split=split, prompt_style=prompt_style),
+        convert=functools.partial(convert_row, split=split, prompt_style=prompt_style),
         outputs={split: os.path.join(output_dir, f"zerobench_{split}.parquet")},
         ctx=ctx,
         expected=EXPECTED[split],
@@ -95,6 +97,7 @@ def build_zerobench(*, input=None, split: str = "zerobench", output_dir: str, li
         limit=limit,
         skip_bad=skip_bad,
         progress=progress,
+        workers=workers,
         summary_path=os.path.join(output_dir, f"zerobench_{split}.summary.json"),
     )
 
