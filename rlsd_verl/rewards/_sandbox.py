@@ -197,6 +197,20 @@ class GraderPool:
             w.kill()
         self._idle = queue.Queue()
 
+    def prestart(self) -> None:
+        """Start one worker in the background (non-blocking) so that its imports overlap other work."""
+        if self.mode != "process":
+            return
+        with self._lock:
+            if self._n_workers > 0:
+                return
+            self._n_workers += 1
+        try:
+            self._idle.put(self._spawn())
+        except OSError:
+            with self._lock:
+                self._n_workers -= 1
+
     # -- public API ---------------------------------------------------------------------------
     def run(self, tasks: Sequence[tuple[str, str, str]], timeout_s: float) -> tuple[int, bool]:
         """Run ``tasks`` in order, stop at the first that holds; return ``(index or -1, timed_out)``."""

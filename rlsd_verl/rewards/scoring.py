@@ -176,6 +176,7 @@ def _is_letter_gold(g: str) -> bool:
 _CACHE: OrderedDict[tuple, tuple[int, bool]] = OrderedDict()
 _CACHE_LOCK = threading.Lock()
 _CACHE_SIZE = 8192
+_PRESTARTED = False
 
 
 def _run_heavy(tasks: list[tuple[str, str, str]], timeout_s: float) -> tuple[bool, bool]:
@@ -304,6 +305,14 @@ def compute_score(
 ) -> dict:
     """Score one response; see the module docstring for the returned keys and the options."""
     opts = _check_options(format_weight, format_style, timeout_s, mc_fallback, use_math_verify)
+    global _PRESTARTED
+    if not _PRESTARTED:  # first call in this process: start the grader worker's imports early
+        pool = get_pool()  # a bad RLSD_REWARD_GRADER* setting raises ValueError here
+        try:
+            pool.prestart()
+        except OSError:
+            logger.warning("rlsd_verl.rewards: could not pre-start a grader worker", exc_info=True)
+        _PRESTARTED = True
     extra = extra_info if isinstance(extra_info, Mapping) else {}
     benchmark = benchmark_of(data_source)
     result = {

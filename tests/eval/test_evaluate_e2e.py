@@ -44,7 +44,7 @@ def _benchmark_files(tmp_path):
     from rlsd_verl.assets.synthetic_data import make_rows
     from rlsd_verl.data.schema import write_parquet
 
-    rows = make_rows("vl", "val", 6, seed=0)
+    rows = make_rows("vl", "val", 4, seed=0)
     files = {}
     for ds, subjects, name in (("MMMU/MMMU", ["Art", "Math"], "mmmu_validation"),
                                ("MathLLMs/MathVision", ["algebra", "counting", "logic"], "mathvision_testmini")):
