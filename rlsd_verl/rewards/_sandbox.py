@@ -52,7 +52,8 @@ class _Worker:
     def __init__(self) -> None:
         env = dict(os.environ)
         env["PYTHONPATH"] = _PACKAGE_ROOT + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-        env.setdefault("OMP_NUM_THREADS", "1")
+        for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+            env.setdefault(var, "1")  # one thread: the worker is single-threaded and memory-capped
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "rlsd_verl.rewards._grader_worker"],
             stdin=subprocess.PIPE,
