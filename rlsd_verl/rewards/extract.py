@@ -10,7 +10,8 @@ Extraction order (:func:`extract_final_answer`):
    unwrapped);
 2. else the content of the last brace-matched ``\\boxed{...}`` / ``\\fbox{...}``;
 3. else the text after the last "answer:" / "final answer:" / "the answer is" in the last
-   :data:`ANSWER_LINE_WINDOW` characters;
+   :data:`ANSWER_LINE_WINDOW` characters (the same marker inside an ``<answer>`` tag is also cut:
+   ``<answer>The answer is 5</answer>`` gives ``5``);
 4. else, only when asked (ZeroBench's "{final answer}" convention), the last bare ``{...}`` group at
    the end of the response;
 5. else, for short responses (at most :data:`SHORT_RESPONSE_CHARS` characters, e.g. answers to the
@@ -174,6 +175,17 @@ def clean_answer(span: str) -> str:
     return s
 
 
+def _after_marker(span: str) -> str:
+    """``"The answer is 5"`` -> ``"5"``: the text after the last answer marker inside a span."""
+    last = None
+    for m in _ANSWER_MARKER.finditer(span[:MAX_ANSWER_CHARS]):
+        last = m
+    if last is None:
+        return span
+    rest = span[last.end() :].strip()
+    return rest or span
+
+
 def extract_final_answer(text: str, *, bare_braces: bool = False) -> tuple[str | None, str]:
     """Return ``(answer, method)``; ``answer`` is None (method ``""``) when nothing was found.
 
@@ -184,7 +196,7 @@ def extract_final_answer(text: str, *, bare_braces: bool = False) -> tuple[str |
     tag = answer_tag(text)
     if tag is not None:
         inner = last_boxed(tag)
-        span = inner if inner is not None else tag
+        span = inner if inner is not None else _after_marker(tag)
         return clean_answer(span), "answer_tag"
     boxed = last_boxed(text)
     if boxed is not None:

@@ -112,6 +112,8 @@ CASES = [
     (MMFR, "<answer>No</answer>", "yes", ff(), 0.0, None),
     (MMFR, "<answer>4\\pi + 6\\sqrt{3}</answer>", "6\\sqrt{3}+4\\pi", ff(), 1.0, None),
     (MMFR, "Answer: 42", "42", ff(), 1.0, "42"),  # final "answer:" line
+    (MMFR, "<answer>The final answer is 42.</answer>", "42", ff(), 1.0, "42"),  # marker inside the tag
+    (MMFR, "<answer>The answer is (B)</answer>", "B", mc(["x", "y"]), 1.0, "B"),
     (MMFR, "Step 1...\nFinal Answer:\n$42$", "42", ff(), 1.0, "42"),
     (MMFR, "<answer>B</answer>", "B", mc(["x", "y"]), 1.0, "B"),
     ("some/unknown-dataset", "<answer>7</answer>", "7", None, 1.0, "7"),  # unknown source -> generic
