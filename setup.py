@@ -34,7 +34,7 @@ setup(
     long_description=open("README.md", encoding="utf-8").read() if __import__("os").path.exists("README.md") else "",
     long_description_content_type="text/markdown",
     packages=find_packages(include=["rlsd_verl", "rlsd_verl.*"]),
-    package_data={"rlsd_verl": ["config/*.yaml", "templates/*.txt"]},
+    package_data={"rlsd_verl": ["config/*.yaml", "config/preset/*.yaml"]},
     python_requires=">=3.10,<3.13",
     install_requires=INSTALL_REQUIRES,
     extras_require=EXTRAS,

@@ -1,0 +1,1 @@
+"""Hydra configs of rlsd_verl.main (rlsd_trainer.yaml, preset/)."""
