@@ -212,10 +212,12 @@ def _score_multiple_choice(response, span, golds, options, benchmark, opts) -> t
     if pred is not None:
         return pred in gold_letters, pred, False
     # No letter named: the answer may state the gold option's content (MathVision's is_equal(gt_value)).
+    # Equivalence only (no MMMU substring rule: "Tampa or Miami" must not match the option "Tampa").
     if span and options:
         values = [str(options[ord(g) - 65]) for g in gold_letters if ord(g) - 65 < len(options)]
         values = [v for v in values if v.strip() and v.strip().upper() not in choice.LETTERS]
-        ok, timed_out = _free_form_match(span, values, benchmark, opts)
+        rules = benchmark if benchmark == "MathVision" else "generic"
+        ok, timed_out = _free_form_match(span, values, rules, opts)
         return ok, span, timed_out
     return False, span or "", False
 

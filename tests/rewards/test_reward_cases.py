@@ -43,6 +43,8 @@ CASES = [
     (MMMU, "\\boxed{\\text{B}}", "B", mc(OPTS4), 1.0, "B"),
     (MMMU, "Final answer: (A)", "A", mc(OPTS4), 1.0, "A"),
     (MMMU, "<answer>E</answer>", "A", mc(OPTS4), 0.0, None),  # letter outside the options: no answer
+    (MMMU, "<answer>Tampa or Miami</answer>", "A", mc(["Tampa", "Miami"]), 0.0, None),  # two options named
+    (MMMU, "<answer>tampa</answer>", "A", mc(["Tampa", "Miami"]), 1.0, "A"),
     # no answer anywhere: acc 0 and no random letter (the official parser would guess)
     (MMMU, "I cannot determine this from the image.", "A", mc(OPTS4), 0.0, None),
     (MMMU, "", "A", mc(OPTS4), 0.0, ""),
