@@ -1,0 +1,109 @@
+"""Teacher inputs: privileged messages, prompt rendering, hint truncation, positions."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from omegaconf import OmegaConf
+
+from rlsd_verl.algos.config import DEFAULT_TEACHER_TEMPLATE
+from rlsd_verl.teacher.inputs import TeacherPromptBuilder, lookup_hint, privileged_messages, teacher_position_ids
+
+
+def test_lookup_hint_paths_lists_and_errors():
+    row = {"reward_model": {"ground_truth": "7"}, "extra_info": {"gold": ["1/2", "0.5"], "empty": ""}}
+    assert lookup_hint(row, "reward_model.ground_truth") == "7"
+    assert lookup_hint(row, "extra_info.gold") == "1/2 or 0.5"
+    assert lookup_hint(row, "extra_info.empty") == ""
+    with pytest.raises(KeyError, match="extra_info.reference_solution"):
+        lookup_hint(row, "extra_info.reference_solution")
+
+
+def test_privileged_messages_appends_to_last_user_turn_only():
+    text = [{"role": "system", "content": "sys"}, {"role": "user", "content": "Q?"}]
+    out = privileged_messages(text, " HINT")
+    assert out[1]["content"] == "Q? HINT" and text[1]["content"] == "Q?"  # the input is not mutated
+    assert out[0] == text[0]
+    mm = [{"role": "user", "content": [{"type": "image", "image": "img"}, {"type": "text", "text": "Q?"}]}]
+    out = privileged_messages(mm, " HINT")
+    assert [p["type"] for p in out[0]["content"]] == ["image", "text", "text"]
+    assert out[0]["content"][-1]["text"] == " HINT"
+    assert privileged_messages(mm, "") == mm
+    with pytest.raises(ValueError, match="no user message"):
+        privileged_messages([{"role": "system", "content": "x"}], "h")
+
+
+def _dataset(model_dir, parquet):
+    from verl.utils import hf_processor, hf_tokenizer
+    from verl.utils.dataset.rl_dataset import RLHFDataset
+
+    tok, proc = hf_tokenizer(model_dir), hf_processor(model_dir)
+    cfg = OmegaConf.create({"prompt_key": "prompt", "image_key": "images", "max_prompt_length": 512,
+                            "filter_overlong_prompts": False, "return_raw_chat": True})
+    return tok, proc, cfg, RLHFDataset(data_files=[parquet], tokenizer=tok, config=cfg, processor=proc)
+
+
+def _builder(tok, proc, cfg, model_type, template=DEFAULT_TEACHER_TEMPLATE, max_hint=64, budget=512):
+    return TeacherPromptBuilder(tok, proc, cfg, model_type, template, max_hint, budget)
+
+
+@pytest.mark.parametrize("kind,model", [("text", "text"), ("vl", "qwen2_5_vl"), ("vl", "qwen3_vl")])
+def test_teacher_prompt_adds_exactly_the_privileged_block(tiny_models, synthetic, kind, model):
+    tok, proc, cfg, ds = _dataset(tiny_models[model], synthetic[kind][0])
+    row = ds[0]
+    model_type = {"text": "qwen2", "qwen2_5_vl": "qwen2_5_vl", "qwen3_vl": "qwen3_vl"}[model]
+    student = _builder(tok, proc, cfg, model_type, template="{hint}").build(row["raw_prompt"], "")
+    teacher = _builder(tok, proc, cfg, model_type).build(row["raw_prompt"], "3 + 4 = 7")
+    assert not teacher.hint_truncated
+    s, t = student.prompt_ids, teacher.prompt_ids
+    assert len(t) > len(s)
+    # the teacher prompt is the student's with text inserted before the end of the user turn
+    head = 0
+    while s[head] == t[head]:
+        head += 1
+    tail = len(s) - head
+    assert t[-tail:] == s[-tail:]
+    inserted = tok.decode(t[head : len(t) - tail])
+    assert "Here is a reference solution:" in inserted and "3 + 4 = 7" in inserted
+    if proc is not None:  # the images expand identically
+        pad = tok.convert_tokens_to_ids("<|image_pad|>")
+        assert s.count(pad) == t.count(pad) > 0
+        assert len(student.images) == len(teacher.images) == 1
+
+
+def test_hint_truncation_is_counted_and_never_raises(tiny_models, synthetic):
+    tok, proc, cfg, ds = _dataset(tiny_models["text"], synthetic["text"][0])
+    raw = ds[0]["raw_prompt"]
+    long_hint = " ".join(["12345"] * 200)
+    full = _builder(tok, proc, cfg, "qwen2", max_hint=10_000, budget=10_000).build(raw, long_hint)
+    cut = _builder(tok, proc, cfg, "qwen2", max_hint=8).build(raw, long_hint)
+    assert not full.hint_truncated and cut.hint_truncated and cut.hint_tokens == 8
+    assert len(cut.prompt_ids) < len(full.prompt_ids)
+    # a budget below the student prompt itself: the hint is dropped, the step goes on
+    student = _builder(tok, proc, cfg, "qwen2", template="{hint}").build(raw, "")
+    tight = _builder(tok, proc, cfg, "qwen2", budget=len(student.prompt_ids) - 1).build(raw, "7")
+    assert tight.hint_truncated and tight.hint_tokens == 0
+    # a budget that fits part of the hint keeps that part
+    part = _builder(tok, proc, cfg, "qwen2", max_hint=10_000, budget=len(full.prompt_ids) - 50).build(raw, long_hint)
+    assert part.hint_truncated and 0 < part.hint_tokens < full.hint_tokens
+    assert len(part.prompt_ids) <= len(full.prompt_ids) - 50
+
+
+def test_teacher_position_ids_text_and_mrope(tiny_models, synthetic):
+    ids = torch.arange(10)
+    assert torch.equal(teacher_position_ids(None, ids, {}).reshape(-1), torch.arange(10))
+
+    tok, proc, cfg, ds = _dataset(tiny_models["qwen2_5_vl"], synthetic["vl"][0])
+    built = _builder(tok, proc, cfg, "qwen2_5_vl").build(ds[0]["raw_prompt"], "7")
+    inputs = proc.image_processor(images=built.images, return_tensors="pt")
+    response = torch.tensor([10, 11, 12])
+    seq = torch.cat([torch.tensor(built.prompt_ids), response])
+    pos = teacher_position_ids(proc, seq, {"image_grid_thw": inputs["image_grid_thw"]})
+    assert pos.shape == (4, seq.numel())
+    assert torch.equal(pos[0], torch.arange(seq.numel()))
+    pad = tok.convert_tokens_to_ids("<|image_pad|>")
+    img = seq == pad
+    # image tokens share one temporal position and vary in h/w; text after them continues
+    assert pos[1][img].unique().numel() == 1 and pos[2][img].unique().numel() > 1
+    assert torch.all(pos[1][-3:].diff() == 1)
+    assert pos[1][-1] < seq.numel() - 1  # M-RoPE compresses the image span
