@@ -49,8 +49,8 @@
 #   ATTN_IMPL            attention kernel; empty = verl's default flash_attention_2 (needs flash-attn).
 #                        ATTN_IMPL=sdpa without flash-attn (also sets use_remove_padding=False, since
 #                        verl's Qwen-VL remove-padding path calls flash-attn's varlen kernels; slower)
-#   CPU_MODEL            tiny model under $OUTPUT_DIR/assets for --cpu [qwen2_5_vl]
 #   ASSETS_DIR           where --cpu builds/finds the tiny assets [$OUTPUT_DIR/assets]
+#   CPU_MODEL_PATH       the model of --cpu [$ASSETS_DIR/qwen2_5_vl, the tiny Qwen2.5-VL]
 #   PYTHON               interpreter with rlsd_verl installed [python]
 #
 # Multi-node: start Ray first (`ray start --head` on node 0, `ray start --address=<node0>:6379` on
@@ -165,7 +165,8 @@ table2_main() {
   local assets="" nnodes gpus
   if [[ $mode == cpu ]]; then
     assets=$(_t2_abs "${ASSETS_DIR:-$output_dir/assets}")
-    local model="$assets/${CPU_MODEL:-qwen2_5_vl}"
+    local model
+    model=$(_t2_abs "${CPU_MODEL_PATH:-$assets/qwen2_5_vl}")
     nnodes=1
     gpus=1
     run=(
