@@ -9,6 +9,8 @@ Rules:
   (normally just ``image_1``).
 * ``options`` is a stringified Python list, parsed with ``ast.literal_eval`` (literals only) and
   rendered ``A. text`` lines; the multiple-choice gold letter must index an option.
+  ``extra_info.options`` keeps the original option strings (``<image 2>`` references included), while
+  ``extra_info.question`` / the prompt show them with ``<image>`` tokens.
 * Open questions: a list-valued answer (``"['24/7', '3.429']"``) becomes ``gold_answers`` (the first is
   ``ground_truth``); a few open questions have letter golds (choices inside the image) and stay free form.
 * ``reference_solution`` = ``explanation``; ``subject`` from the id (``validation_Art_Theory_3`` ->
