@@ -4,7 +4,7 @@
 #
 # Reproduces: RLSD paper (arXiv:2604.03128) Table 2 (Qwen3-VL-8B-Instruct on MMFineReason-123K, 4K
 #   responses; MMMU, MathVista, MathVision, ZeroBench, WeMath).
-# Paper numbers (Avg. of the five): Base LLM 51.49 | GRPO 53.86 | OPSD 52.49 | SDPO 52.74 |
+# Paper numbers: Avg. of the five, Base LLM 51.49 | GRPO 53.86 | OPSD 52.49 | SDPO 52.74 |
 #   GRPO+OPSD 52.91 | RLSD 56.18 (per benchmark: docs/reproduction.md).
 # Steps, each skipped when its output exists (so a rerun resumes):
 #   1. data: MMFineReason-123K -> $DATA_DIR/mmfinereason_{train,val}.parquet (data_prep/mmfinereason.py,
