@@ -32,6 +32,7 @@ from typing import Any, Generator, Optional
 import ray
 import torch
 
+from verl.utils.tokenizer.tokenizer import normalize_token_ids
 from verl.workers.rollout.base import BaseRollout
 from verl.workers.rollout.replica import RolloutReplica, TokenOutput
 
@@ -145,15 +146,14 @@ class HFRolloutServer:
         gen_kwargs = dict(
             max_new_tokens=self._max_new_tokens(len(prompt_ids), sampling_params),
             do_sample=do_sample,
-            temperature=temperature if do_sample else None,
-            top_k=top_k if (do_sample and top_k > 0) else 0,
-            top_p=top_p if do_sample else None,
             repetition_penalty=float(sampling_params.get("repetition_penalty", 1.0) or 1.0),
             eos_token_id=self._eos_ids or None,
             pad_token_id=self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else (self._eos_ids or [0])[0],
             return_dict_in_generate=True,
             output_logits=True,
         )
+        if do_sample:
+            gen_kwargs.update(temperature=temperature, top_p=top_p, top_k=top_k if top_k > 0 else 0)
         out = self.model.generate(
             input_ids=input_ids, attention_mask=torch.ones_like(input_ids), **mm_kwargs, **gen_kwargs
         )
@@ -191,6 +191,7 @@ class HFRolloutServer:
     ) -> TokenOutput:
         if audio_data:
             raise ValueError("hf rollout: audio inputs are not supported")
+        prompt_ids = normalize_token_ids(prompt_ids)
         async with self._lock:
             return await asyncio.to_thread(
                 self._generate_sync, prompt_ids, dict(sampling_params), image_data, video_data
