@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
+
+from rlsd_verl.cpu.tiny_run import run_main, tiny_run_overrides  # noqa: F401  (used by the e2e tests)
 
 OFFLINE_ENV = {
     "HF_HUB_OFFLINE": "1",
@@ -43,69 +41,10 @@ def synthetic(asset_root) -> dict[str, tuple[str, str]]:
     return {kind: write_synthetic_dataset(asset_root / "data" / kind, kind) for kind in ("text", "vl")}
 
 
-def tiny_run_overrides(model_dir: str, train: str, val: str, out_dir: Path, experiment: str) -> list[str]:
-    """Hydra overrides for a seconds-per-step run of the tiny models on the CPU backend."""
-    return [
-        "preset=cpu",
-        f"data.train_files={train}",
-        f"data.val_files={val}",
-        "data.train_batch_size=4",
-        "data.max_prompt_length=256",
-        "data.max_response_length=16",
-        f"actor_rollout_ref.model.path={model_dir}",
-        "actor_rollout_ref.actor.ppo_mini_batch_size=4",
-        "actor_rollout_ref.actor.ppo_micro_batch_size_per_gpu=4",
-        "actor_rollout_ref.actor.use_kl_loss=False",
-        "actor_rollout_ref.actor.optim.lr=1e-3",
-        "actor_rollout_ref.rollout.n=2",
-        "actor_rollout_ref.rollout.log_prob_micro_batch_size_per_gpu=4",
-        "reward.custom_reward_function.path=pkg://rlsd_verl.assets.toy_reward",
-        "reward.custom_reward_function.name=compute_score",
-        "trainer.logger=[console,file]",
-        "trainer.project_name=tests",
-        f"trainer.experiment_name={experiment}",
-        f"trainer.default_local_dir={out_dir / 'ckpt'}",
-        "trainer.val_before_train=False",
-        "trainer.save_freq=-1",
-        "trainer.test_freq=-1",
-    ]
+def run_trainer(out_dir, experiment: str, overrides: list[str], timeout: int = 900):
+    """``python -m rlsd_verl.main`` in a subprocess (see :mod:`rlsd_verl.cpu.tiny_run`)."""
+    return run_main(out_dir, experiment, overrides, timeout=timeout)
 
 
-class TrainerRun:
-    def __init__(self, out_dir: Path, experiment: str, returncode: int, log: str):
-        self.out_dir, self.experiment, self.returncode, self.log = out_dir, experiment, returncode, log
-
-    @property
-    def metrics(self) -> dict[int, dict]:
-        """step → merged metrics of verl's ``file`` logger (steps logged twice are merged)."""
-        path = self.out_dir / "logs" / "tests" / f"{self.experiment}.jsonl"
-        merged: dict[int, dict] = {}
-        if path.exists():
-            for line in path.read_text().splitlines():
-                if line.strip():
-                    rec = json.loads(line)
-                    merged.setdefault(int(rec["step"]), {}).update(rec["data"])
-        return merged
-
-
-def run_trainer(out_dir: Path, experiment: str, overrides: list[str], timeout: int = 900) -> TrainerRun:
-    """Run ``python -m rlsd_verl.main`` in a subprocess; the log lands in ``out_dir/<experiment>.log``."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ, VERL_FILE_LOGGER_ROOT=str(out_dir / "logs"), PYTHONUNBUFFERED="1")
-    log_path = out_dir / f"{experiment}.log"
-    with open(log_path, "w") as log:
-        proc = subprocess.run(
-            [sys.executable, "-m", "rlsd_verl.main", *overrides],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=env,
-            timeout=timeout,
-            cwd=out_dir,
-        )
-    return TrainerRun(out_dir, experiment, proc.returncode, log_path.read_text(errors="replace"))
-
-
-def assert_ok(run: TrainerRun) -> None:
-    if run.returncode != 0:
-        tail = "\n".join(run.log.splitlines()[-60:])
-        raise AssertionError(f"trainer run {run.experiment} exited {run.returncode}; log tail:\n{tail}")
+def assert_ok(run) -> None:
+    run.check()

@@ -37,6 +37,7 @@ from collections.abc import Hashable, Sequence
 import numpy as np
 import torch
 
+from rlsd_verl.algos.config import SDPO_SELECTIONS  # noqa: F401  (re-exported)
 from rlsd_verl.algos._tensor_utils import (
     check_real,
     check_tensors,
@@ -55,8 +56,6 @@ __all__ = [
     "SDPO_SELECTIONS",
 ]
 
-#: Strategies accepted by :func:`select_sdpo_demonstrations` (``selection=``).
-SDPO_SELECTIONS = ("first", "random", "shortest")
 
 
 def _check_clip(clip) -> float | None:

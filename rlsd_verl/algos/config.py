@@ -38,6 +38,18 @@ DEFAULT_TEACHER_TEMPLATE = (
     "After understanding the reference solution, please try to solve this problem using your own approach below."
 )
 
+#: SDPO's teacher block (the RLSD authors' SDPO baseline, ``sdpo_teacher.jinja``): a successful
+#: sibling rollout as the demonstration, then, when ``sdpo_feedback`` finds one, the shortest
+#: unsuccessful sibling as feedback. ``{hint}`` is the demonstration; ``{feedback}`` is replaced by
+#: :data:`SDPO_FEEDBACK_BLOCK` (or nothing).
+DEFAULT_SDPO_TEMPLATE = (
+    "\n\nCorrect solution:\n{hint}{feedback}\n\nCorrectly solve the original question."
+)
+SDPO_FEEDBACK_BLOCK = "\n\nThe following is feedback from your unsuccessful earlier attempt:\n{attempt}"
+
+#: Strategies for choosing SDPO's demonstration among several successful siblings.
+SDPO_SELECTIONS = ("first", "random", "shortest")
+
 #: Accepted values of ``algorithm.rlsd.teacher``.
 TEACHER_MODES = ("sync", "frozen", "live")
 
@@ -45,7 +57,7 @@ _HINT_PLACEHOLDER = "{hint}"
 _PREFIX = "algorithm.rlsd"
 
 
-def load_teacher_template(template: str) -> str:
+def load_teacher_template(template: str, key: str = "teacher_template") -> str:
     """Resolve ``algorithm.rlsd.teacher_template`` to the template text.
 
     - A string containing ``{hint}`` is the template itself.
@@ -61,7 +73,7 @@ def load_teacher_template(template: str) -> str:
         ValueError: the resolved text has no ``{hint}`` placeholder.
     """
     if not isinstance(template, str):
-        raise TypeError(f"{_PREFIX}.teacher_template must be a string, got {type(template).__name__}")
+        raise TypeError(f"{_PREFIX}.{key} must be a string, got {type(template).__name__}")
     source = "the template string"
     text = template
     path = None
@@ -69,7 +81,7 @@ def load_teacher_template(template: str) -> str:
         path = os.path.expanduser(template[1:])
         if not os.path.isfile(path):
             raise FileNotFoundError(
-                f"{_PREFIX}.teacher_template={template!r} names the file {path!r}, which does not exist; "
+                f"{_PREFIX}.{key}={template!r} names the file {path!r}, which does not exist; "
                 "give an existing file after '@', or the template text itself (containing {hint})"
             )
     elif _HINT_PLACEHOLDER not in template and "\n" not in template and os.path.isfile(os.path.expanduser(template)):
@@ -82,7 +94,7 @@ def load_teacher_template(template: str) -> str:
         source = f"the file {path!r}"
     if _HINT_PLACEHOLDER not in text:
         raise ValueError(
-            f"{_PREFIX}.teacher_template: {source} has no '{{hint}}' placeholder, so the teacher would never see "
+            f"{_PREFIX}.{key}: {source} has no '{{hint}}' placeholder, so the teacher would never see "
             "the privileged information; put '{hint}' where the reference answer goes (or pass '@path' to a file "
             "that contains it)"
         )
@@ -164,6 +176,18 @@ class RLSDConfig:
         opsd_clip (`float` or `None`, *optional*, defaults to `None`):
             Optional symmetric clamp of ``Δ_t`` for the OPSD, GRPO+OPSD and SDPO baselines, ``> 0``.
             ``None``, the paper's setting, clamps nothing.
+        sdpo_success_threshold (`float`, *optional*, defaults to `1.0`):
+            SDPO: a sibling rollout whose sequence reward is at least this is a demonstration
+            ("a successful previous rollout as privileged context", paper §5). With the
+            ``0.9·acc + 0.1·format`` training reward, 0.9 means "correct".
+        sdpo_selection (`str`, *optional*, defaults to `"shortest"`):
+            SDPO: which success to show when several qualify: ``"shortest"`` (the RLSD authors'
+            baseline), ``"first"`` (lasgroup/SDPO) or ``"random"``.
+        sdpo_feedback (`bool`, *optional*, defaults to `True`):
+            SDPO: also show the shortest unsuccessful sibling as feedback, as the authors' baseline does.
+        sdpo_template (`str`, *optional*, defaults to `DEFAULT_SDPO_TEMPLATE`):
+            SDPO's block appended to the last user message; ``{hint}`` is the demonstration and
+            ``{feedback}`` the optional feedback block; text, ``"@path"`` or a file path.
     """
 
     lambda_init: float = field(default=0.5, metadata=_help("Peak λ, in [0, 1]. Paper: 0.5."))
@@ -189,6 +213,20 @@ class RLSDConfig:
     beta: float = field(default=1.0, metadata=_help("GRPO+OPSD distillation weight β >= 0 (not given by the paper)."))
     opsd_clip: float | None = field(
         default=None, metadata=_help("Symmetric clamp of Δ_t for the OPSD/GRPO+OPSD/SDPO baselines (None = off).")
+    )
+
+    sdpo_success_threshold: float = field(
+        default=1.0, metadata=_help("SDPO: minimum sequence reward of a demonstration (sibling success).")
+    )
+    sdpo_selection: str = field(
+        default="shortest", metadata=_help("SDPO: 'shortest' | 'first' | 'random' successful sibling.")
+    )
+    sdpo_feedback: bool = field(
+        default=True, metadata=_help("SDPO: add the shortest unsuccessful sibling as feedback.")
+    )
+    sdpo_template: str = field(
+        default=DEFAULT_SDPO_TEMPLATE,
+        metadata=_help("SDPO block appended to the last user message; {hint} = demonstration, {feedback}."),
     )
 
     def __post_init__(self):
@@ -232,6 +270,17 @@ class RLSDConfig:
                     f"{_PREFIX}.opsd_clip=0 would zero every baseline advantage; "
                     "use null (no clamp) or a positive value"
                 )
+
+        self.sdpo_success_threshold = self._real(
+            "sdpo_success_threshold", -math.inf, None, "it is the reward a sibling needs to count as a success"
+        )
+        if self.sdpo_selection not in SDPO_SELECTIONS:
+            raise ValueError(
+                f"{_PREFIX}.sdpo_selection={self.sdpo_selection!r} is not one of {SDPO_SELECTIONS}"
+            )
+        if not isinstance(self.sdpo_feedback, bool):
+            raise TypeError(f"{_PREFIX}.sdpo_feedback={self.sdpo_feedback!r} must be true or false")
+        load_teacher_template(self.sdpo_template, key="sdpo_template")
 
     # -- validation helpers -------------------------------------------------------------------
 

@@ -142,15 +142,19 @@ class TeacherPromptBuilder:
         ids = self.tokenizer.encode(hint, add_special_tokens=False)
         return self.tokenizer.decode(ids[: max(0, n_tokens)], skip_special_tokens=False)
 
-    def build(self, raw_prompt: list[dict], hint: str) -> TeacherPrompt:
-        """Teacher prompt ids for one row; the hint is cut to fit, never raising on length."""
+    def build(self, raw_prompt: list[dict], hint: str, template: Optional[str] = None) -> TeacherPrompt:
+        """Teacher prompt ids for one row; the hint is cut to fit, never raising on length.
+
+        ``template`` overrides the builder's template for this row (SDPO's per-row block).
+        """
+        template = self.template if template is None else template
         hint_ids = self.tokenizer.encode(hint, add_special_tokens=False) if hint else []
         truncated = False
         if len(hint_ids) > self.max_hint_tokens:
             hint, truncated = self._cut(hint, self.max_hint_tokens), True
             hint_ids = hint_ids[: self.max_hint_tokens]
         for _ in range(4):
-            messages = privileged_messages(raw_prompt, render_teacher_template(self.template, hint))
+            messages = privileged_messages(raw_prompt, render_teacher_template(template, hint))
             ids, images, videos = self.render(messages)
             overflow = len(ids) - self.prompt_budget
             if overflow <= 0 or not hint:
@@ -159,7 +163,7 @@ class TeacherPromptBuilder:
             hint, truncated = self._cut(hint, keep), True
             hint_ids = hint_ids[:keep]
         # still over budget after the cuts: drop the hint entirely (never crash a step)
-        messages = privileged_messages(raw_prompt, render_teacher_template(self.template, ""))
+        messages = privileged_messages(raw_prompt, render_teacher_template(template, ""))
         ids, images, videos = self.render(messages)
         return TeacherPrompt(ids, True, 0, images, videos)
 

@@ -20,7 +20,9 @@ Per step (verl's own order, :meth:`PPOTrainer._step_once`): rollout → reward �
   ``sync_interval``; otherwise the teacher is ahead of its schedule and a warning says so).
 
 The baselines of the paper's Table 2 use the same teacher pass with another token advantage:
-``opsd`` (Â = Δ), ``grpo_opsd`` (Â = A + β·Δ).
+``opsd`` (Â = Δ), ``grpo_opsd`` (Â = A + β·Δ), and ``sdpo`` (Â = Δ, where the teacher's
+privileged context is a successful sibling rollout of the same prompt plus, optionally, the
+shortest unsuccessful one as feedback; rows without a successful sibling get Â = 0).
 """
 
 from __future__ import annotations
@@ -40,8 +42,13 @@ from verl.utils.debug import marked_timer
 from verl.utils.tensordict_utils import list_of_dict_to_tensordict
 from verl.workers.utils.padding import response_from_nested, response_to_nested
 
-from rlsd_verl.algos.baselines import compute_grpo_opsd_advantages, compute_opsd_advantages
-from rlsd_verl.algos.config import RLSDConfig
+from rlsd_verl.algos.baselines import (
+    compute_grpo_opsd_advantages,
+    compute_opsd_advantages,
+    compute_sdpo_advantages,
+    select_sdpo_demonstrations,
+)
+from rlsd_verl.algos.config import SDPO_FEEDBACK_BLOCK, RLSDConfig, load_teacher_template
 from rlsd_verl.algos.rlsd import compute_rlsd_advantages
 from rlsd_verl.teacher.inputs import TeacherPromptBuilder, lookup_hint, teacher_position_ids
 from rlsd_verl.trainer import estimators
@@ -75,6 +82,8 @@ class RLSDTrainer(PPOTrainerSync):
             raise ValueError(f"RLSDTrainer runs {estimators.ESTIMATOR_NAMES}, not {self.method!r}")
         self.rlsd = RLSDConfig.from_config(config.algorithm)
         self.teacher_template = self.rlsd.load_teacher_template()
+        self.sdpo_template = load_teacher_template(self.rlsd.sdpo_template, key="sdpo_template")
+        self._sdpo_has_demo: torch.Tensor | None = None
         self._prompt_builder: TeacherPromptBuilder | None = None
         self.teacher_version = 0
         estimators.set_trainer_active(True)
@@ -139,26 +148,69 @@ class RLSDTrainer(PPOTrainerSync):
         self.teacher_version = version
 
     # ------------------------------------------------------------------ the teacher pass
+    def _sdpo_contexts(self, batch: KVBatchMeta, data: TensorDict) -> list[tuple[str, str] | None]:
+        """Per row: (demonstration text, SDPO block) from its siblings, or None without a success."""
+        extra = tq.kv_batch_get(keys=batch.keys, partition_id=batch.partition_id, select_fields=["uid", "rm_scores"])
+        uids = [str(u) for u in _column(extra, "uid")]
+        scores = [float(extra["rm_scores"][i].sum()) for i in range(len(batch))]
+        lengths = [int(data["response_mask"][i].sum()) for i in range(len(batch))]
+        real = [not t.get("is_padding", False) for t in batch.tags]
+        uids = [u if ok else f"__padding_{i}" for i, (u, ok) in enumerate(zip(uids, real))]
+        demos = select_sdpo_demonstrations(
+            uids, scores, self.rlsd.sdpo_success_threshold, selection=self.rlsd.sdpo_selection,
+            lengths=lengths, rng=self.global_steps,
+        )
+        failures: dict[str, list[int]] = {}
+        for i, (uid, score) in enumerate(zip(uids, scores)):
+            if real[i] and score < self.rlsd.sdpo_success_threshold:
+                failures.setdefault(uid, []).append(i)
+
+        def text(i: int) -> str:
+            ids = data["responses"][i][: lengths[i]].tolist()
+            return self.tokenizer.decode(ids, skip_special_tokens=True)
+
+        contexts: list[tuple[str, str] | None] = []
+        for i, demo in enumerate(demos):
+            if demo is None or not real[i]:
+                contexts.append(None)
+                continue
+            feedback = ""
+            if self.rlsd.sdpo_feedback:
+                others = [j for j in failures.get(uids[i], []) if j != i]
+                if others:
+                    worst = min(others, key=lambda j: (lengths[j], j))  # the shortest unsuccessful attempt
+                    feedback = SDPO_FEEDBACK_BLOCK.replace("{attempt}", text(worst))
+            contexts.append((text(demo), self.sdpo_template.replace("{feedback}", feedback)))
+        return contexts
+
     def _teacher_batch(self, batch: KVBatchMeta) -> tuple[list[dict], list[dict], dict[str, float]]:
         hint_root = self.rlsd.hint_key.split(".")[0]
         fields = ["prompts", "responses", "response_mask", "input_ids", "position_ids", "multi_modal_inputs", "raw_prompt"]
-        if hint_root not in fields:
+        if self.method != "sdpo" and hint_root not in fields:
             fields.append(hint_root)
         data = tq.kv_batch_get(keys=batch.keys, partition_id=batch.partition_id, select_fields=fields)
+        sdpo = self._sdpo_contexts(batch, data) if self.method == "sdpo" else None
+        if sdpo is not None:
+            self._sdpo_has_demo = torch.tensor([c is not None for c in sdpo], dtype=torch.bool)
         rows, tags = [], []
         truncated, prompt_lens, student_lens = 0, [], []
         for i, tag in enumerate(batch.tags):
             responses = data["responses"][i]
             response_mask = data["response_mask"][i]
             mm = _row(data, "multi_modal_inputs", i) or {}
-            if tag.get("is_padding", False):
+            if tag.get("is_padding", False) or (sdpo is not None and sdpo[i] is None):
+                # no privileged context: the teacher scores the student's own sequence
                 prompts = data["prompts"][i]
                 input_ids = data["input_ids"][i]
                 position_ids = data["position_ids"][i]
             else:
                 raw_prompt = _row(data, "raw_prompt", i)
-                hint = lookup_hint({hint_root: _row(data, hint_root, i)}, self.rlsd.hint_key)
-                built = self.prompt_builder.build(list(raw_prompt), hint)
+                if sdpo is not None:
+                    hint, template = sdpo[i]
+                else:
+                    hint = lookup_hint({hint_root: _row(data, hint_root, i)}, self.rlsd.hint_key)
+                    template = None
+                built = self.prompt_builder.build(list(raw_prompt), hint, template=template)
                 truncated += int(built.hint_truncated)
                 prompts = torch.tensor(built.prompt_ids, dtype=torch.int64)
                 input_ids = torch.cat([prompts, responses.to(torch.int64)])
@@ -269,6 +321,8 @@ class RLSDTrainer(PPOTrainerSync):
             return compute_opsd_advantages(teacher_lp, student_lp, valid, clip=self.rlsd.opsd_clip)
         if self.method == "grpo_opsd":
             return compute_grpo_opsd_advantages(base, teacher_lp, student_lp, valid, beta=self.rlsd.beta, clip=self.rlsd.opsd_clip)
+        if self.method == "sdpo":
+            return compute_sdpo_advantages(teacher_lp, student_lp, valid, self._sdpo_has_demo, clip=self.rlsd.opsd_clip)
         raise NotImplementedError(f"algorithm.adv_estimator={self.method} is not implemented by RLSDTrainer yet")
 
     # ------------------------------------------------------------------ teacher sync

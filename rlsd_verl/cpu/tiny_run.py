@@ -1,0 +1,87 @@
+"""Launch seconds-per-step runs of ``rlsd_verl.main`` on the tiny offline models (CPU backend).
+
+Shared by the end-to-end tests and the benchmarks: the overrides that make a run small, a
+subprocess launcher, and a reader of verl's ``file``-logger metrics.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT = "tiny"
+
+
+def tiny_run_overrides(model_dir: str, train: str, val: str, out_dir: Path, experiment: str) -> list[str]:
+    """Hydra overrides for a run of the tiny models on the CPU backend (4 prompts × 2 rollouts)."""
+    return [
+        "preset=cpu",
+        f"data.train_files={train}",
+        f"data.val_files={val}",
+        "data.train_batch_size=4",
+        "data.max_prompt_length=256",
+        "data.max_response_length=16",
+        f"actor_rollout_ref.model.path={model_dir}",
+        "actor_rollout_ref.actor.ppo_mini_batch_size=4",
+        "actor_rollout_ref.actor.ppo_micro_batch_size_per_gpu=4",
+        "actor_rollout_ref.actor.use_kl_loss=False",
+        "actor_rollout_ref.actor.optim.lr=1e-3",
+        "actor_rollout_ref.rollout.n=2",
+        "actor_rollout_ref.rollout.log_prob_micro_batch_size_per_gpu=4",
+        "reward.custom_reward_function.path=pkg://rlsd_verl.assets.toy_reward",
+        "reward.custom_reward_function.name=compute_score",
+        "trainer.logger=[console,file]",
+        f"trainer.project_name={PROJECT}",
+        f"trainer.experiment_name={experiment}",
+        f"trainer.default_local_dir={Path(out_dir) / 'ckpt'}",
+        "trainer.val_before_train=False",
+        "trainer.save_freq=-1",
+        "trainer.test_freq=-1",
+    ]
+
+
+def read_step_metrics(path: Path) -> dict[int, dict]:
+    """step → metrics of a ``file``-logger JSONL (a step logged twice is merged)."""
+    merged: dict[int, dict] = {}
+    if Path(path).exists():
+        for line in Path(path).read_text().splitlines():
+            if line.strip():
+                rec = json.loads(line)
+                merged.setdefault(int(rec["step"]), {}).update(rec["data"])
+    return merged
+
+
+@dataclass
+class TinyRun:
+    out_dir: Path
+    experiment: str
+    returncode: int
+    log: str
+
+    @property
+    def metrics(self) -> dict[int, dict]:
+        return read_step_metrics(self.out_dir / "logs" / PROJECT / f"{self.experiment}.jsonl")
+
+    def check(self) -> "TinyRun":
+        if self.returncode != 0:
+            tail = "\n".join(self.log.splitlines()[-60:])
+            raise AssertionError(f"trainer run {self.experiment} exited {self.returncode}; log tail:\n{tail}")
+        return self
+
+
+def run_main(out_dir: Path, experiment: str, overrides: list[str], timeout: int = 900) -> TinyRun:
+    """Run ``python -m rlsd_verl.main`` in a subprocess; its output goes to ``out_dir/<experiment>.log``."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ, VERL_FILE_LOGGER_ROOT=str(out_dir / "logs"), PYTHONUNBUFFERED="1")
+    log_path = out_dir / f"{experiment}.log"
+    with open(log_path, "w") as log:
+        proc = subprocess.run(
+            [sys.executable, "-m", "rlsd_verl.main", *overrides],
+            stdout=log, stderr=subprocess.STDOUT, env=env, timeout=timeout, cwd=out_dir,
+        )
+    return TinyRun(out_dir, experiment, proc.returncode, log_path.read_text(errors="replace"))
