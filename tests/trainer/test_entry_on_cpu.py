@@ -52,6 +52,13 @@ def test_rlsd_settings_are_checked_before_ray(tmp_path):
         prepare(_config("algorithm.adv_estimator=rlsd", "actor_rollout_ref.rollout.n=1"))
     with pytest.raises(ValueError, match="clip_eps"):
         prepare(_config("algorithm.adv_estimator=rlsd", "actor_rollout_ref.rollout.n=2", "algorithm.rlsd.clip_eps=1.5"))
+    with pytest.raises(ValueError, match="log_prob_max_token_len_per_gpu"):
+        prepare(_config(
+            "algorithm.adv_estimator=rlsd", "actor_rollout_ref.rollout.n=2",
+            "actor_rollout_ref.rollout.log_prob_use_dynamic_bsz=True", "actor_rollout_ref.actor.use_dynamic_bsz=True",
+            "actor_rollout_ref.rollout.log_prob_max_token_len_per_gpu=1024", "actor_rollout_ref.actor.ppo_max_token_len_per_gpu=4096",
+            "data.max_prompt_length=512", "data.max_response_length=256",
+        ))
     with pytest.raises(ValueError, match="use_v1"):
         prepare(_config("algorithm.adv_estimator=rlsd", "actor_rollout_ref.rollout.n=2", "trainer.use_v1=False"))
 
