@@ -10,10 +10,8 @@ consistency, not on accuracy values. Takes about two minutes on a 2-core machine
 from __future__ import annotations
 
 import copy
-import importlib.util
 import json
 import os
-import shutil
 import subprocess
 import sys
 
@@ -23,20 +21,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 RECIPE = os.path.join(ROOT, "recipes", "eval", "evaluate.sh")
 
 
-def _available() -> bool:
-    try:
-        return all(importlib.util.find_spec(m) is not None for m in
-                   ("rlsd_verl.main", "rlsd_verl.cpu", "rlsd_verl.assets.tiny_models", "rlsd_verl.assets.synthetic_data"))
-    except ModuleNotFoundError:
-        return False
-
-
-AVAILABLE = _available() and shutil.which("bash") is not None
-
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skipif(not AVAILABLE, reason="needs the CPU backend (rlsd_verl.main, rlsd_verl.cpu) and tiny assets"),
-]
+pytestmark = pytest.mark.e2e
 
 
 def _benchmark_files(tmp_path):
