@@ -19,9 +19,9 @@
 #   --dry-run      print the command (with the environment it sets) and exit; checks nothing
 #   -h | --help    this text
 # Every other argument is a Hydra override appended to `python -m rlsd_verl.main` (last one wins),
-# e.g. `trainer.total_training_steps=400` or `++algorithm.rlsd.sync_interval=20` (algorithm.rlsd.*
-# keys need `++`: the section is declared empty in rlsd_verl/config/rlsd_trainer.yaml). A `--` ends
-# option parsing.
+# e.g. `trainer.total_training_steps=400` or `++algorithm.rlsd.sync_interval=20` (the recipes set
+# algorithm.rlsd.* with `++`, which works whether or not rlsd_verl/config/rlsd_trainer.yaml declares
+# the key; use `++` for them too). A `--` ends option parsing.
 #
 # Environment (defaults in brackets; paths are relative to the working directory):
 #   NNODES               nodes of the Ray cluster [4; 1 with --single-node/--smoke/--cpu]

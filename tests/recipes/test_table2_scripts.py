@@ -205,6 +205,16 @@ def test_opsd_hint_is_the_reference_solution_and_selectable(row):
     assert settings["algorithm.rlsd.hint_key"] == "reward_model.ground_truth"
 
 
+def test_sdpo_settings():
+    _, settings, _ = dry_run("sdpo")
+    _assert_subset(settings, {
+        "algorithm.rlsd.sdpo_success_threshold": "0.9",  # a correct answer under 0.9·acc + 0.1·format
+        "algorithm.rlsd.sdpo_selection": "shortest",
+        "algorithm.rlsd.sdpo_feedback": "True",
+        "algorithm.rlsd.max_hint_tokens": "8192",  # a demonstration and a feedback response, 4096 each
+    })
+
+
 def test_grpo_has_no_rlsd_settings():
     _, settings, _ = dry_run("grpo")
     assert not [k for k in settings if k.startswith("algorithm.rlsd")]
@@ -377,6 +387,7 @@ def test_every_dry_run_composes_into_a_valid_verl_config():
     from rlsd_verl.algos.config import RLSDConfig
     from rlsd_verl.trainer.estimators import ENTRY_ENV, ESTIMATOR_NAMES
 
+    from rlsd_verl import main as rlsd_main
     from rlsd_verl import plugin
 
     plugin.load()  # registers the estimator names in verl (import verl does it through the entry point)
@@ -397,6 +408,9 @@ def test_every_dry_run_composes_into_a_valid_verl_config():
                         rlsd_cfg.validate_against_trainer_config(cfg)
                     validate_config(config=cfg, use_reference_policy=need_reference_policy(cfg),
                                     use_critic=need_critic(cfg))
+                    if row in ESTIMATOR_NAMES and hasattr(rlsd_main, "check_teacher_token_budget"):
+                        # the longest teacher sequence fits the dynamic-batching token budget
+                        rlsd_main.check_teacher_token_budget(cfg, rlsd_cfg.max_hint_tokens)
                 assert cfg.actor_rollout_ref.actor.optim.lr == float(LR[row])
                 assert cfg.actor_rollout_ref.actor.clip_ratio_high == 0.28
     finally:
