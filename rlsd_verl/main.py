@@ -53,8 +53,10 @@ def check_ray_resources(config: DictConfig) -> None:
     """Fail (instead of hanging forever) when TransferQueue cannot be placed."""
     import ray
 
-    if ray.is_initialized():
-        return
+    if ray.is_initialized() or os.environ.get("RAY_ADDRESS") or OmegaConf.select(
+        config, "ray_kwargs.ray_init.address", default=None
+    ):
+        return  # an existing (possibly multi-node) cluster: Ray knows its own resources
     declared = OmegaConf.select(config, "ray_kwargs.ray_init.num_cpus", default=None)
     available = int(declared) if declared is not None else (os.cpu_count() or 1)
     needed = required_ray_cpus(config)

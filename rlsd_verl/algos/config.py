@@ -429,13 +429,6 @@ class RLSDConfig:
                 f"actor_rollout_ref.actor.entropy_coeff={entropy_coeff}: the paper omits the entropy loss; set "
                 "actor_rollout_ref.actor.entropy_coeff=0 to reproduce it"
             )
-        estimator = get("algorithm.adv_estimator")
-        if estimator is not None and str(estimator) not in ("grpo", "grpo_vectorized"):
-            messages.append(
-                f"algorithm.adv_estimator={estimator!r}: RLSD rescales GRPO's group-normalised advantage "
-                "(paper Eq. 1); "
-                "set algorithm.adv_estimator=grpo to reproduce the paper"
-            )
         if self.teacher == "sync":
             if self.sync_interval == 1:
                 messages.append(

@@ -216,13 +216,19 @@ def test_async_v1_trainer_is_an_error_but_legacy_trainer_is_not_checked():
         ("algorithm.use_kl_in_reward", True, "algorithm.use_kl_in_reward"),
         ("actor_rollout_ref.actor.use_kl_loss", True, "actor_rollout_ref.actor.use_kl_loss"),
         ("actor_rollout_ref.actor.entropy_coeff", 0.001, "actor_rollout_ref.actor.entropy_coeff"),
-        ("algorithm.adv_estimator", "gae", "algorithm.adv_estimator"),
     ],
 )
 def test_departures_from_the_paper_warn(key, value, flag):
     with pytest.warns(UserWarning, match=flag):
         messages = RLSDConfig().validate_against_trainer_config(_trainer_cfg(**{key: value}))
     assert len(messages) == 1 and flag in messages[0]
+
+
+@pytest.mark.parametrize("estimator", ["rlsd", "opsd", "grpo_opsd", "sdpo"])
+def test_our_estimator_names_are_not_departures(estimator):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert RLSDConfig().validate_against_trainer_config(_trainer_cfg(**{"algorithm.adv_estimator": estimator})) == []
 
 
 def test_teacher_sync_consistency_warnings():
