@@ -48,3 +48,22 @@ def run_trainer(out_dir, experiment: str, overrides: list[str], timeout: int = 9
 
 def assert_ok(run) -> None:
     run.check()
+
+
+@pytest.fixture(autouse=True)
+def _datasets_filter_in_process(monkeypatch):
+    """Run ``datasets.Dataset.filter`` in this process (``num_proc=None``).
+
+    verl's ``RLHFDataset`` filters long prompts with ``num_proc=filter_overlong_prompts_workers``,
+    and datasets 5 forks a worker pool for any ``num_proc >= 1``. Forking the test process after
+    earlier tests started torch/tokenizer threads can deadlock the child; the filter itself is
+    unchanged, only run without the pool.
+    """
+    import datasets
+
+    original = datasets.Dataset.filter
+
+    def filter_in_process(self, *args, num_proc=None, **kwargs):
+        return original(self, *args, num_proc=None, **kwargs)
+
+    monkeypatch.setattr(datasets.Dataset, "filter", filter_in_process)
