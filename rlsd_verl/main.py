@@ -49,12 +49,25 @@ def required_ray_cpus(config: DictConfig) -> int:
     return units + 1 + 1 + 3 * gpus + agent_workers + reward_workers
 
 
+def _running_local_cluster() -> bool:
+    """True when a Ray cluster (``ray start``) runs on this node; ``ray.init`` will join it."""
+    try:
+        from ray._private.services import find_gcs_addresses
+
+        return bool(find_gcs_addresses())
+    except Exception:
+        return False
+
+
 def check_ray_resources(config: DictConfig) -> None:
-    """Fail (instead of hanging forever) when TransferQueue cannot be placed."""
+    """Fail (instead of hanging forever) when TransferQueue cannot be placed in a new local Ray."""
     import ray
 
-    if ray.is_initialized() or os.environ.get("RAY_ADDRESS") or OmegaConf.select(
-        config, "ray_kwargs.ray_init.address", default=None
+    if (
+        ray.is_initialized()
+        or os.environ.get("RAY_ADDRESS")
+        or OmegaConf.select(config, "ray_kwargs.ray_init.address", default=None)
+        or _running_local_cluster()
     ):
         return  # an existing (possibly multi-node) cluster: Ray knows its own resources
     declared = OmegaConf.select(config, "ray_kwargs.ray_init.num_cpus", default=None)

@@ -39,7 +39,10 @@ def test_plain_verl_entry_refuses_our_estimators_by_name():
     assert "Started a local Ray instance" not in proc.stderr + proc.stdout  # stopped before Ray
 
 
-def test_transfer_queue_that_cannot_be_placed_fails_instead_of_hanging():
+def test_transfer_queue_that_cannot_be_placed_fails_instead_of_hanging(monkeypatch):
+    import rlsd_verl.main as entry
+
+    monkeypatch.setattr(entry, "_running_local_cluster", lambda: False)
     cfg = _config("transfer_queue.backend.SimpleStorage.num_data_storage_units=8", "ray_kwargs.ray_init.num_cpus=4")
     assert required_ray_cpus(cfg) > 4
     with pytest.raises(ValueError, match="num_data_storage_units"):
