@@ -14,7 +14,8 @@ A builder supplies ``convert(raw_row, where, ctx) -> row | None``:
 :func:`run_build` writes through :class:`~rlsd_verl.data.schema.ParquetSink` (atomic), checks the
 full-split row counts against the known ones before committing (a mismatch aborts: no output file),
 and returns a summary dict (rows, multiple choice / free form, images, drops with reasons, notes about
-quirks handled) that the CLIs print and save as ``<name>.summary.json``.
+quirks handled) that the CLIs print and save as ``<name>.summary.json``. :func:`build_split` is
+:func:`run_build` for the builders that write one split to one file (all but MMFineReason).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import os
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -351,6 +352,49 @@ def run_build(
         write_json_atomic(summary, summary_path)
         summary["summary_path"] = summary_path
     return summary
+
+
+def build_split(
+    name: str,
+    split: str,
+    output_dir: str,
+    source: Source,
+    convert: Callable[[dict, str, BuildContext], dict | None],
+    expected: Expected | None,
+    *,
+    limit: int | None,
+    allow_count_mismatch: bool,
+    skip_bad: bool,
+    progress: bool,
+    workers: int,
+    prompt_style: str,
+    max_pixels: int | None,
+    base_dirs: Sequence[str] = (),
+    subset: bool = False,
+    extra_summary: Mapping[str, Any] | None = None,
+) -> dict:
+    """:func:`run_build` for a builder that writes one split to ``<output_dir>/<name>_<split>.parquet``.
+
+    The summary goes to ``<output_dir>/<name>_<split>.summary.json``. The known counts ``expected`` are
+    enforced unless ``limit`` is set, ``subset`` is true (the builder selected part of the split, e.g.
+    MMMU's ``--subjects``) or ``allow_count_mismatch``. ``base_dirs`` are the folders image paths are
+    resolved against (default: the source's own).
+    """
+    return run_build(
+        name=name,
+        source=source,
+        convert=convert,
+        outputs={split: os.path.join(output_dir, f"{name}_{split}.parquet")},
+        ctx=BuildContext(prompt_style=prompt_style, max_pixels=max_pixels, base_dirs=list(base_dirs)),
+        expected=expected,
+        enforce_expected=limit is None and not subset and not allow_count_mismatch,
+        limit=limit,
+        skip_bad=skip_bad,
+        progress=progress,
+        workers=workers,
+        summary_path=os.path.join(output_dir, f"{name}_{split}.summary.json"),
+        extra_summary=extra_summary,
+    )
 
 
 def format_summary(s: Mapping[str, Any]) -> str:

@@ -20,11 +20,10 @@ Rules:
 from __future__ import annotations
 
 import functools
-import os
 
 from rlsd_verl.data import cli
 from rlsd_verl.data.answers import clean_gold, letter_of, repair_escapes
-from rlsd_verl.data.build import BadRowError, BuildContext, Expected, run_build
+from rlsd_verl.data.build import BadRowError, BuildContext, Expected, build_split
 from rlsd_verl.data.prompts import is_letter_only, question_with_options, user_content
 from rlsd_verl.data.schema import FREE_FORM, IMAGE_TOKEN, MULTIPLE_CHOICE, make_row, option_letters
 from rlsd_verl.data.sources import open_source
@@ -123,29 +122,17 @@ def convert_row(raw: dict, where: str, ctx: BuildContext, *, split: str, prompt_
 def build_mathvision(*, input=None, split: str = "test", output_dir: str, limit: int | None = None,
                      prompt_style: str = "rlsd", max_pixels: int | None = None, skip_bad: bool = False,
                      allow_count_mismatch: bool = False, progress: bool = True, workers: int = 1,
-        from_hub: bool = False,
-                     hub_dir: str | None = None, revision: str | None = None) -> dict:
+                     from_hub: bool = False, hub_dir: str | None = None, revision: str | None = None) -> dict:
     """Write ``<output_dir>/mathvision_<split>.parquet``; returns the summary dict."""
     if split not in SPLITS:
         raise ValueError(f"MathVision split must be one of {SPLITS}, got {split!r}")
     source = open_source(input=input, split=split, patterns=PATTERNS, json_names=JSON_NAMES, from_hub=from_hub,
                          repo_id=REPO_ID, allow_patterns=[f"data/{split}-*.parquet"], hub_dir=hub_dir,
                          revision=revision)
-    ctx = BuildContext(prompt_style=prompt_style, max_pixels=max_pixels)
-    return run_build(
-        name="mathvision",
-        source=source,
-        convert=functools.partial(convert_row, split=split, prompt_style=prompt_style),
-        outputs={split: os.path.join(output_dir, f"mathvision_{split}.parquet")},
-        ctx=ctx,
-        expected=EXPECTED[split],
-        enforce_expected=limit is None and not allow_count_mismatch,
-        limit=limit,
-        skip_bad=skip_bad,
-        progress=progress,
-        workers=workers,
-        summary_path=os.path.join(output_dir, f"mathvision_{split}.summary.json"),
-    )
+    return build_split("mathvision", split, output_dir, source,
+                       functools.partial(convert_row, split=split, prompt_style=prompt_style),
+                       EXPECTED[split], limit=limit, allow_count_mismatch=allow_count_mismatch, skip_bad=skip_bad,
+                       progress=progress, workers=workers, prompt_style=prompt_style, max_pixels=max_pixels)
 
 
 def main(argv=None) -> int:

@@ -134,9 +134,8 @@ def convert_row(raw: dict, where: str, ctx: BuildContext, *, prompt_style: str,
 def build_mmfinereason(*, input=None, split: str = "train", output_dir: str, limit: int | None = None,
                        prompt_style: str = "rlsd", max_pixels: int | None = None, skip_bad: bool = False,
                        allow_count_mismatch: bool = False, progress: bool = True, workers: int = 1,
-        from_hub: bool = False,
-                       hub_dir: str | None = None, revision: str | None = None, val_fraction: float = 0.0,
-                       trace_column: str = TRACE_COLUMN, max_solution_chars: int = 0,
+                       from_hub: bool = False, hub_dir: str | None = None, revision: str | None = None,
+                       val_fraction: float = 0.0, trace_column: str = TRACE_COLUMN, max_solution_chars: int = 0,
                        drop_inconsistent: bool = False, data_source: str = DATA_SOURCE) -> dict:
     """Write ``mmfinereason_train.parquet`` (and ``mmfinereason_val.parquet`` if ``val_fraction``)."""
     del allow_count_mismatch  # a filtered training set has no fixed size

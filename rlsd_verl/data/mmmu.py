@@ -22,12 +22,11 @@ Rules:
 from __future__ import annotations
 
 import functools
-import os
 import re
 
 from rlsd_verl.data import cli
 from rlsd_verl.data.answers import letter_of, parse_gold_list, parse_list_literal
-from rlsd_verl.data.build import BadRowError, BuildContext, Expected, run_build
+from rlsd_verl.data.build import BadRowError, BuildContext, Expected, build_split
 from rlsd_verl.data.prompts import question_with_options, user_content
 from rlsd_verl.data.schema import FREE_FORM, IMAGE_TOKEN, MULTIPLE_CHOICE, make_row, option_letters
 from rlsd_verl.data.sources import open_source
@@ -177,8 +176,7 @@ def convert_row(raw: dict, where: str, ctx: BuildContext, *, split: str, prompt_
 def build_mmmu(*, input=None, split: str = "validation", output_dir: str, subjects=None, limit: int | None = None,
                prompt_style: str = "rlsd", max_pixels: int | None = None, skip_bad: bool = False,
                allow_count_mismatch: bool = False, progress: bool = True, workers: int = 1,
-        from_hub: bool = False,
-               hub_dir: str | None = None, revision: str | None = None) -> dict:
+               from_hub: bool = False, hub_dir: str | None = None, revision: str | None = None) -> dict:
     """Write ``<output_dir>/mmmu_<split>.parquet``; returns the summary dict (see :func:`run_build`)."""
     if split not in SPLITS:
         raise ValueError(f"MMMU split must be one of {SPLITS}, got {split!r}")
@@ -191,23 +189,12 @@ def build_mmmu(*, input=None, split: str = "validation", output_dir: str, subjec
     allow = [f"{s}/{split}-*.parquet" for s in sorted(subject_set)] if subject_set else [f"*/{split}-*.parquet"]
     source = open_source(input=input, split=split, patterns=PATTERNS, disk_subdirs=True, from_hub=from_hub,
                          repo_id=REPO_ID, allow_patterns=allow, hub_dir=hub_dir, revision=revision)
-    ctx = BuildContext(prompt_style=prompt_style, max_pixels=max_pixels)
-    out = os.path.join(output_dir, f"mmmu_{split}.parquet")
-    return run_build(
-        name="mmmu",
-        source=source,
-        convert=functools.partial(convert_row, split=split, prompt_style=prompt_style, subjects=subject_set),
-        outputs={split: out},
-        ctx=ctx,
-        expected=EXPECTED[split],
-        enforce_expected=limit is None and subject_set is None and not allow_count_mismatch,
-        limit=limit,
-        skip_bad=skip_bad,
-        progress=progress,
-        workers=workers,
-        summary_path=os.path.join(output_dir, f"mmmu_{split}.summary.json"),
-        extra_summary={"subjects": sorted(subject_set) if subject_set else "all"},
-    )
+    return build_split("mmmu", split, output_dir, source,
+                       functools.partial(convert_row, split=split, prompt_style=prompt_style, subjects=subject_set),
+                       EXPECTED[split], limit=limit, allow_count_mismatch=allow_count_mismatch, skip_bad=skip_bad,
+                       progress=progress, workers=workers, prompt_style=prompt_style, max_pixels=max_pixels,
+                       subset=subject_set is not None,
+                       extra_summary={"subjects": sorted(subject_set) if subject_set else "all"})
 
 
 def main(argv=None) -> int:

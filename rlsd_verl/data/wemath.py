@@ -20,7 +20,7 @@ import os
 
 from rlsd_verl.data import cli
 from rlsd_verl.data.answers import letter_of, parse_lettered_options
-from rlsd_verl.data.build import BadRowError, BuildContext, Expected, run_build
+from rlsd_verl.data.build import BadRowError, BuildContext, Expected, build_split
 from rlsd_verl.data.prompts import question_with_options, user_content
 from rlsd_verl.data.schema import IMAGE_TOKEN, MULTIPLE_CHOICE, make_row, option_letters
 from rlsd_verl.data.sources import open_source
@@ -78,8 +78,7 @@ def convert_row(raw: dict, where: str, ctx: BuildContext, *, split: str, prompt_
 def build_wemath(*, input=None, split: str = "testmini", output_dir: str, limit: int | None = None,
                  prompt_style: str = "rlsd", max_pixels: int | None = None, skip_bad: bool = False,
                  allow_count_mismatch: bool = False, progress: bool = True, workers: int = 1,
-        from_hub: bool = False,
-                 hub_dir: str | None = None, revision: str | None = None) -> dict:
+                 from_hub: bool = False, hub_dir: str | None = None, revision: str | None = None) -> dict:
     """Write ``<output_dir>/wemath_<split>.parquet``; returns the summary dict."""
     if split not in SPLITS:
         raise ValueError(f"We-Math split must be one of {SPLITS}, got {split!r}")
@@ -88,22 +87,11 @@ def build_wemath(*, input=None, split: str = "testmini", output_dir: str, limit:
                          hub_dir=hub_dir, revision=revision)
     # JSON release: image paths are relative to the folder holding the images.
     extra_bases = [os.path.join(b, "images") for b in source.base_dirs]
-    ctx = BuildContext(prompt_style=prompt_style, max_pixels=max_pixels,
+    return build_split("wemath", split, output_dir, source,
+                       functools.partial(convert_row, split=split, prompt_style=prompt_style),
+                       EXPECTED[split], limit=limit, allow_count_mismatch=allow_count_mismatch, skip_bad=skip_bad,
+                       progress=progress, workers=workers, prompt_style=prompt_style, max_pixels=max_pixels,
                        base_dirs=list(source.base_dirs) + extra_bases)
-    return run_build(
-        name="wemath",
-        source=source,
-        convert=functools.partial(convert_row, split=split, prompt_style=prompt_style),
-        outputs={split: os.path.join(output_dir, f"wemath_{split}.parquet")},
-        ctx=ctx,
-        expected=EXPECTED[split],
-        enforce_expected=limit is None and not allow_count_mismatch,
-        limit=limit,
-        skip_bad=skip_bad,
-        progress=progress,
-        workers=workers,
-        summary_path=os.path.join(output_dir, f"wemath_{split}.summary.json"),
-    )
 
 
 def main(argv=None) -> int:

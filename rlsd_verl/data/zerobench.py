@@ -15,10 +15,9 @@ Rules: every question is free form (exact-match scoring); the images are prepend
 from __future__ import annotations
 
 import functools
-import os
 
 from rlsd_verl.data import cli
-from rlsd_verl.data.build import BadRowError, BuildContext, Expected, run_build
+from rlsd_verl.data.build import BadRowError, BuildContext, Expected, build_split
 from rlsd_verl.data.prompts import user_content
 from rlsd_verl.data.schema import FREE_FORM, IMAGE_TOKEN, make_row
 from rlsd_verl.data.sources import open_source
@@ -76,8 +75,7 @@ def convert_row(raw: dict, where: str, ctx: BuildContext, *, split: str, prompt_
 def build_zerobench(*, input=None, split: str = "zerobench", output_dir: str, limit: int | None = None,
                     prompt_style: str = "rlsd", max_pixels: int | None = None, skip_bad: bool = False,
                     allow_count_mismatch: bool = False, progress: bool = True, workers: int = 1,
-        from_hub: bool = False,
-                    hub_dir: str | None = None, revision: str | None = None) -> dict:
+                    from_hub: bool = False, hub_dir: str | None = None, revision: str | None = None) -> dict:
     """Write ``<output_dir>/zerobench_<split>.parquet``; returns the summary dict."""
     split = ALIASES.get(split, split)
     if split not in SPLITS:
@@ -85,21 +83,10 @@ def build_zerobench(*, input=None, split: str = "zerobench", output_dir: str, li
     source = open_source(input=input, split=split, patterns=PATTERNS, json_names=JSON_NAMES, from_hub=from_hub,
                          repo_id=REPO_ID, allow_patterns=[f"data/{split}-*.parquet"], hub_dir=hub_dir,
                          revision=revision)
-    ctx = BuildContext(prompt_style=prompt_style, max_pixels=max_pixels)
-    return run_build(
-        name="zerobench",
-        source=source,
-        convert=functools.partial(convert_row, split=split, prompt_style=prompt_style),
-        outputs={split: os.path.join(output_dir, f"zerobench_{split}.parquet")},
-        ctx=ctx,
-        expected=EXPECTED[split],
-        enforce_expected=limit is None and not allow_count_mismatch,
-        limit=limit,
-        skip_bad=skip_bad,
-        progress=progress,
-        workers=workers,
-        summary_path=os.path.join(output_dir, f"zerobench_{split}.summary.json"),
-    )
+    return build_split("zerobench", split, output_dir, source,
+                       functools.partial(convert_row, split=split, prompt_style=prompt_style),
+                       EXPECTED[split], limit=limit, allow_count_mismatch=allow_count_mismatch, skip_bad=skip_bad,
+                       progress=progress, workers=workers, prompt_style=prompt_style, max_pixels=max_pixels)
 
 
 def main(argv=None) -> int:
