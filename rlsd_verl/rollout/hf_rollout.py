@@ -15,6 +15,12 @@ whole V1 trainer (agent loop, load balancer, weight sync, validation) runs uncha
   in the FSDP actor process (registered in ``_ROLLOUT_REGISTRY`` as ``("hf", "async")``):
   ``update_weights`` ships the actor's full weights to the server every step.
 
+Responses never contain multimodal placeholder tokens (``<|image_pad|>``, ``<|vision_start|>``, …):
+they are suppressed while sampling, because verl recomputes M-RoPE positions over prompt +
+response and a stray placeholder breaks them (a real VL model practically never emits them; a
+tiny random one does). Their probability mass is left out of sampling only; the reported
+log-probs stay those of the unconstrained model, as the trainer recomputes them.
+
 Log-probs are those of the sampling distribution, ``log_softmax(logits / T)`` (T = 1 for
 greedy), i.e. the same quantity verl's training engine computes for ``old_log_probs``
 (vLLM's ``logprobs_mode=processed_logprobs``).
@@ -87,6 +93,7 @@ class HFRolloutServer:
         self._lock = asyncio.Lock()
         self.global_steps: Optional[int] = None
         self._eos_ids = self._collect_eos_ids()
+        self._suppress_ids = self._collect_placeholder_ids()
         seed = getattr(self.config, "seed", None)
         self._generator_seed = 0 if seed is None else int(seed)
         torch.manual_seed(self._generator_seed + replica_rank)
@@ -99,6 +106,15 @@ class HFRolloutServer:
                 continue
             ids.extend(eos if isinstance(eos, (list, tuple)) else [eos])
         return sorted(set(int(i) for i in ids))
+
+    def _collect_placeholder_ids(self) -> list[int]:
+        """Ids of the multimodal placeholder / boundary tokens a response must not contain."""
+        if self.processor is None:
+            return []
+        names = {getattr(self.processor, a, None) for a in ("image_token", "video_token", "audio_token")}
+        names |= {"<|vision_start|>", "<|vision_end|>", "<|vision_pad|>", "<|image_pad|>", "<|video_pad|>"}
+        vocab = self.tokenizer.get_vocab()
+        return sorted({vocab[n] for n in names if n and n in vocab})
 
     # ------------------------------------------------------------------ generation
     def _multimodal_kwargs(self, input_ids: torch.Tensor, image_data, video_data) -> dict[str, torch.Tensor]:
@@ -152,6 +168,8 @@ class HFRolloutServer:
             return_dict_in_generate=True,
             output_logits=True,
         )
+        if self._suppress_ids:
+            gen_kwargs["suppress_tokens"] = self._suppress_ids
         if do_sample:
             gen_kwargs.update(temperature=temperature, top_p=top_p, top_k=top_k if top_k > 0 else 0)
         out = self.model.generate(

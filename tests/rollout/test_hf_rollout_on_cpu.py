@@ -76,6 +76,12 @@ def test_vl_rollout_with_image_matches_plain_hf_forward(tiny_models, synthetic):
         pixel_values=mm["pixel_values"], image_grid_thw=mm["image_grid_thw"], mm_token_type_ids=mm_types,
     )
     assert torch.allclose(torch.tensor(out.log_probs), expected, atol=1e-5)
+    # responses never contain vision placeholders (they would break verl's M-RoPE positions)
+    placeholders = {tok.convert_tokens_to_ids(t) for t in ("<|image_pad|>", "<|vision_start|>", "<|vision_end|>", "<|video_pad|>")}
+    assert placeholders <= set(server._suppress_ids)
+    hot = {**SAMPLING, "temperature": 5.0, "max_tokens": 200}  # near-uniform: unsuppressed, they would appear
+    sampled = [t for _ in range(5) for t in _generate(server, built.prompt_ids, hot, image_data=built.images).token_ids]
+    assert len(sampled) > 100 and not placeholders & set(sampled)
     # the image matters: another image changes the log-probs of the same tokens
     other = proc.image_processor(images=[built.images[0].rotate(90)], return_tensors="pt")
     changed = _hf_log_probs(
