@@ -29,10 +29,10 @@ PLUGIN_MODULE = "rlsd_verl.plugin"
 def _export_plugin_env() -> None:
     """Make every Ray process load the plugin through verl's loud module hook too."""
     os.environ[ENTRY_ENV] = "1"
-    modules = [m for m in os.environ.get("VERL_USE_EXTERNAL_MODULES", "").split(",") if m]
-    if PLUGIN_MODULE not in modules:
-        modules.append(PLUGIN_MODULE)
-    os.environ["VERL_USE_EXTERNAL_MODULES"] = ",".join(modules)
+    # first: the user's own modules may import verl code that resolves the device platform,
+    # which must find ours (`cpu`) registered already
+    modules = [m for m in os.environ.get("VERL_USE_EXTERNAL_MODULES", "").split(",") if m and m != PLUGIN_MODULE]
+    os.environ["VERL_USE_EXTERNAL_MODULES"] = ",".join([PLUGIN_MODULE, *modules])
 
 
 def required_ray_cpus(config: DictConfig) -> int:
