@@ -22,6 +22,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from rlsd_verl import plugin
 from rlsd_verl.trainer.estimators import ENTRY_ENV, ESTIMATOR_NAMES
+from rlsd_verl.trainer.guards import check_teacher_setup
 
 PLUGIN_MODULE = "rlsd_verl.plugin"
 
@@ -123,6 +124,7 @@ def prepare(config: DictConfig) -> DictConfig:
             )
         rlsd_cfg = RLSDConfig.from_config(config.algorithm)
         rlsd_cfg.validate_against_trainer_config(config)
+        check_teacher_setup(config, rlsd_cfg.teacher)
         check_teacher_token_budget(config, rlsd_cfg.max_hint_tokens)
 
     validate_config(

@@ -18,7 +18,9 @@ What it registers (all cheap: import paths and small classes):
 verl swallows a failing entry point at DEBUG level (a silently missing plugin would make
 ``algorithm.adv_estimator=rlsd`` an "unknown estimator" much later). This module logs
 every failure at ERROR with its traceback, keeps it in :data:`LOAD_ERRORS`, and re-raises;
-``rlsd_verl.main`` calls :func:`verify` and stops with the error before anything starts.
+``rlsd_verl.main`` calls :func:`verify` and stops with the error before anything starts;
+:func:`verify` also checks that every verl name rlsd-verl overrides or calls still exists
+(:mod:`rlsd_verl.verl_seams`), so a verl change fails loudly instead of training plain GRPO.
 """
 
 from __future__ import annotations
@@ -82,6 +84,9 @@ def verify() -> None:
             "rlsd_verl's verl plugin is not registered (" + ", ".join(missing) + "). "
             "Is rlsd-verl installed in this environment (pip install -e .)?"
         )
+    from rlsd_verl import verl_seams
+
+    verl_seams.check()
 
 
 load()

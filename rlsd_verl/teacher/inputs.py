@@ -92,11 +92,74 @@ class TeacherPrompt:
     hint_tokens: int = 0
     images: Optional[list] = None
     videos: Optional[list] = None
+    #: rendered without the image processor (placeholder runs copied from the student's prompt)
+    fast_path: bool = False
+
+
+def media_token_ids(processor) -> tuple[int, ...]:
+    """The placeholder token ids a processor expands per image / video (empty for text models)."""
+    if processor is None:
+        return ()
+    from verl.utils.tokenizer.tokenizer import get_processor_token_id
+
+    ids = (get_processor_token_id(processor, "image"), get_processor_token_id(processor, "video"))
+    return tuple(i for i in ids if i is not None)
+
+
+def expand_media_placeholders(collapsed_ids: list[int], student_ids: list[int], media_ids) -> Optional[list[int]]:
+    """Expand each single media placeholder of ``collapsed_ids`` into the student's run for it.
+
+    A VL processor renders the chat template with one placeholder token per image (video),
+    then replaces the k-th placeholder by ``n_k`` copies, ``n_k`` set by that image's grid. The
+    student's prompt ids already hold those runs, in order, for the same images: copying run k
+    onto placeholder k gives what the processor would produce, without touching a pixel.
+    Returns ``None`` when the placeholders and runs do not pair up (the caller then falls back
+    to the processor).
+    """
+    media = set(media_ids)
+    if not media:
+        return list(collapsed_ids)
+    runs: list[tuple[int, int]] = []  # (token, length) of each placeholder run, in order
+    prev = None
+    for tok in student_ids:
+        if tok in media:
+            if tok == prev:
+                runs[-1] = (tok, runs[-1][1] + 1)
+            else:
+                runs.append((tok, 1))
+        prev = tok
+    out: list[int] = []
+    k = 0
+    for tok in collapsed_ids:
+        if tok in media:
+            if k >= len(runs) or runs[k][0] != tok:
+                return None
+            out.extend([tok] * runs[k][1])
+            k += 1
+        else:
+            out.append(tok)
+    return out if k == len(runs) else None
 
 
 @dataclass
 class TeacherPromptBuilder:
-    """Renders teacher prompts exactly as verl's agent loop renders student prompts."""
+    """Renders teacher prompts exactly as verl's agent loop renders student prompts.
+
+    Two ways to render, same ids:
+
+    * **fast** (VL models, when the student's prompt ids are given): the chat template is
+      rendered to text and tokenized *without images* (one placeholder per image), then each
+      placeholder is expanded to the run the student's prompt has for that image
+      (:func:`expand_media_placeholders`). No image is decoded, resized or run through the image
+      processor. Before trusting it for a prompt, the builder renders the *student's* messages
+      the same way and checks that it reproduces the student's prompt ids exactly; any
+      difference (a template that merges placeholders, a processor that adds tokens) switches
+      that prompt to the slow path.
+    * **processor** (text models always — it is only tokenization; VL models as the fallback):
+      verl's Continuous Token builder with the images the agent loop already processed for the
+      student (``images=``); only when none are given are the row's images decoded again
+      (the dataset's ``process_multi_modal_info``).
+    """
 
     tokenizer: Any
     processor: Any
@@ -107,6 +170,7 @@ class TeacherPromptBuilder:
     prompt_budget: int
     dataset_cls: Any = None
     _builder: Any = field(default=None, repr=False)
+    _media: tuple = field(default=(), repr=False)
 
     def __post_init__(self):
         from verl.utils.dataset.rl_dataset import get_dataset_class
@@ -121,8 +185,10 @@ class TeacherPromptBuilder:
             mm_processor_kwargs=self.data_config.get("mm_processor_kwargs", {}) or {},
             processor=self.processor,
         )
+        self._media = media_token_ids(self.processor)
 
     def _multi_modal(self, messages: list[dict]) -> tuple[Optional[list], Optional[list]]:
+        """Decode and resize the messages' images as the agent loop does (the slow path only)."""
         if self.processor is None:
             return None, None
         patch = getattr(getattr(self.processor, "image_processor", None), "patch_size", 14)
@@ -133,21 +199,77 @@ class TeacherPromptBuilder:
             return images, videos
         return None, None
 
-    def render(self, messages: list[dict]) -> tuple[list[int], Optional[list], Optional[list]]:
-        images, videos = self._multi_modal(messages)
+    def _collapsed_ids(self, messages: list[dict]) -> list[int]:
+        """Chat template → text → token ids with one placeholder per image, no image processing."""
+        from verl.utils.tokenizer.chat_template import apply_chat_template
+        from verl.utils.tokenizer.tokenizer import build_multimodal_processor_inputs, normalize_token_ids
+
+        text = apply_chat_template(
+            self.processor,
+            messages,
+            tokenize=False,
+            add_generation_prompt=True,
+            **(self._builder.chat_template_kwargs or {}),
+        )
+        out = build_multimodal_processor_inputs(
+            self.processor, text=[text], mm_processor_kwargs=self._builder.mm_processor_kwargs or None
+        )
+        return normalize_token_ids(out["input_ids"])
+
+    def fast_path_matches(self, student_messages: list[dict], student_prompt_ids: list[int]) -> bool:
+        """True when the fast render of the student's own messages gives the student's prompt ids."""
+        try:
+            ids = expand_media_placeholders(self._collapsed_ids(student_messages), student_prompt_ids, self._media)
+        except Exception:  # a processor that cannot tokenize without images: use the slow path
+            return False
+        return ids is not None and ids == list(student_prompt_ids)
+
+    def render(
+        self,
+        messages: list[dict],
+        *,
+        student_prompt_ids: Optional[list[int]] = None,
+        images: Optional[list] = None,
+        videos: Optional[list] = None,
+    ) -> tuple[list[int], Optional[list], Optional[list], bool]:
+        """Prompt ids of ``messages``; ``student_prompt_ids`` enables the fast VL path."""
+        if self.processor is not None and student_prompt_ids is not None:
+            ids = expand_media_placeholders(self._collapsed_ids(messages), student_prompt_ids, self._media)
+            if ids is not None:
+                return ids, images, videos, True
+        if self.processor is not None and images is None and videos is None:
+            images, videos = self._multi_modal(messages)
         ids = self._builder.build_initial_tokens(messages, images=images, videos=videos)
-        return list(ids), images, videos
+        return list(ids), images, videos, False
 
     def _cut(self, hint: str, n_tokens: int) -> str:
         ids = self.tokenizer.encode(hint, add_special_tokens=False)
         return self.tokenizer.decode(ids[: max(0, n_tokens)], skip_special_tokens=False)
 
-    def build(self, raw_prompt: list[dict], hint: str, template: Optional[str] = None) -> TeacherPrompt:
+    def build(
+        self,
+        raw_prompt: list[dict],
+        hint: str,
+        template: Optional[str] = None,
+        *,
+        student_prompt_ids: Optional[list[int]] = None,
+        images: Optional[list] = None,
+        videos: Optional[list] = None,
+    ) -> TeacherPrompt:
         """Teacher prompt ids for one row; the hint is cut to fit, never raising on length.
 
         ``template`` overrides the builder's template for this row (SDPO's per-row block).
+        ``student_prompt_ids`` (the ids the student was prompted with) turn on the fast VL path
+        after :meth:`fast_path_matches` has checked it on this row; ``images``/``videos`` are
+        the student's already processed media, used if the processor has to run.
         """
         template = self.template if template is None else template
+        raw_prompt = list(raw_prompt)
+        if student_prompt_ids is not None and not (
+            self.processor is not None and self.fast_path_matches(raw_prompt, student_prompt_ids)
+        ):
+            student_prompt_ids = None
+        kw = dict(student_prompt_ids=student_prompt_ids, images=images, videos=videos)
         hint_ids = self.tokenizer.encode(hint, add_special_tokens=False) if hint else []
         truncated = False
         if len(hint_ids) > self.max_hint_tokens:
@@ -155,17 +277,18 @@ class TeacherPromptBuilder:
             hint_ids = hint_ids[: self.max_hint_tokens]
         for _ in range(4):
             messages = privileged_messages(raw_prompt, render_teacher_template(template, hint))
-            ids, images, videos = self.render(messages)
+            ids, images, videos, fast = self.render(messages, **kw)
+            kw.update(images=images, videos=videos)
             overflow = len(ids) - self.prompt_budget
             if overflow <= 0 or not hint:
-                return TeacherPrompt(ids, truncated, len(hint_ids), images, videos)
+                return TeacherPrompt(ids, truncated, len(hint_ids), images, videos, fast)
             keep = max(0, len(hint_ids) - overflow)
             hint, truncated = self._cut(hint, keep), True
             hint_ids = hint_ids[:keep]
         # still over budget after the cuts: drop the hint entirely (never crash a step)
         messages = privileged_messages(raw_prompt, render_teacher_template(template, ""))
-        ids, images, videos = self.render(messages)
-        return TeacherPrompt(ids, True, 0, images, videos)
+        ids, images, videos, fast = self.render(messages, **kw)
+        return TeacherPrompt(ids, True, 0, images, videos, fast)
 
 
 def teacher_position_ids(processor, input_ids: torch.Tensor, multi_modal_inputs: dict) -> torch.Tensor:

@@ -3,13 +3,22 @@
 Per step (verl's own order, :meth:`PPOTrainer._step_once`): rollout → reward → balance →
 ``old_log_probs`` → [ref] → **advantage** → actor update. This class changes three places:
 
-* ``_compute_advantage`` — builds the teacher batch (the student's prompt with the privileged
-  block + the student's own response ids, see :mod:`rlsd_verl.teacher.inputs`), runs the
-  teacher forward on the self-distillation worker (``timing_s/teacher``), lets verl compute
-  the GRPO advantage A, then replaces it with the token advantage
-  Â_t = A·((1−λ) + λ·clip(exp(sign(A)·(lp_T − lp_S)), 1±ε_w)) where lp_S = ``old_log_probs``
-  (same engine and numerics as the teacher pass). Â goes into verl's unchanged PPO loss.
-  Once λ has decayed to 0 the teacher pass is skipped (``rlsd/teacher_skipped``): Â = A.
+* ``_compute_advantage`` — lets verl compute the GRPO advantage A, then runs the teacher pass
+  on the self-distillation workers (``timing_s/teacher``), which replace A by the token
+  advantage Â_t = A·((1−λ) + λ·clip(exp(sign(A)·(lp_T − lp_S)), 1±ε_w)) where lp_S =
+  ``old_log_probs`` (same engine and numerics as the teacher pass). Â goes into verl's
+  unchanged PPO loss. Once λ has decayed to 0 the teacher pass is skipped
+  (``rlsd/teacher_skipped``): Â = A.
+
+  What the driver does for the teacher pass is O(batch) scalars: it reads each row's teacher
+  prompt length (the prompt ids were written by the agent loop, once per prompt, see
+  :mod:`rlsd_verl.teacher.agent_loop`), re-balances the rows over data-parallel ranks by the
+  *teacher* sequence lengths, calls the workers, and reads back a few per-row metric sums. The
+  teacher sequences, the forward and Â are built on the workers from what TransferQueue already
+  holds (the row's own ``multi_modal_inputs`` included); no pixel or per-token tensor passes
+  through the driver. Exceptions, both small: verl's padding rows (at most dp − 1) get their own
+  prompt as teacher prompt, and SDPO, whose privileged context is a sibling's response, builds
+  its teacher prompt ids here (token ids only, images never decoded: see ``_sdpo_teacher_prompts``).
 * ``_update_actor`` — after the update of every ``sync_interval``-th step, the ``sync``
   teacher copies the actor's weights (the paper: "synchronized every 10 steps, frozen in
   between").
@@ -29,9 +38,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
 
-import numpy as np
 import torch
 import transfer_queue as tq
 from tensordict import TensorDict
@@ -39,23 +46,20 @@ from transfer_queue import KVBatchMeta
 from verl.trainer.ppo.v1.trainer_sync import PPOTrainerSync
 from verl.utils.config import omega_conf_to_dataclass
 from verl.utils.debug import marked_timer
-from verl.utils.tensordict_utils import list_of_dict_to_tensordict
-from verl.workers.utils.padding import response_from_nested, response_to_nested
 
-from rlsd_verl.algos.baselines import (
-    compute_grpo_opsd_advantages,
-    compute_opsd_advantages,
-    compute_sdpo_advantages,
-    select_sdpo_demonstrations,
-)
+from verl.utils.seqlen_balancing import calculate_workload, get_seqlen_balanced_partitions, log_seqlen_unbalance
+
+from rlsd_verl.algos.baselines import select_sdpo_demonstrations
 from rlsd_verl.algos.config import SDPO_FEEDBACK_BLOCK, RLSDConfig, load_teacher_template
-from rlsd_verl.algos.rlsd import compute_rlsd_advantages
-from rlsd_verl.teacher.inputs import TeacherPromptBuilder, lookup_hint, teacher_position_ids
+from rlsd_verl.algos.token_advantage import aggregate_row_stats, token_advantages
+from rlsd_verl.teacher.agent_loop import TEACHER_INFO_FIELD, TEACHER_PROMPT_FIELD, teacher_info_row
+from rlsd_verl.teacher.inputs import TeacherPromptBuilder
 from rlsd_verl.trainer import estimators
 
 logger = logging.getLogger(__name__)
 
-TEACHER_KEY_PREFIX = "rlsd_teacher::"
+#: fields the teacher pass reads on the workers
+TEACHER_INPUT_FIELDS = [TEACHER_PROMPT_FIELD, "responses", "response_mask", "multi_modal_inputs", "advantages", "old_log_probs"]
 
 
 def _column(td: TensorDict, key: str) -> list:
@@ -83,7 +87,6 @@ class RLSDTrainer(PPOTrainerSync):
         self.rlsd = RLSDConfig.from_config(config.algorithm)
         self.teacher_template = self.rlsd.load_teacher_template()
         self.sdpo_template = load_teacher_template(self.rlsd.sdpo_template, key="sdpo_template")
-        self._sdpo_has_demo: torch.Tensor | None = None
         self._prompt_builder: TeacherPromptBuilder | None = None
         self.teacher_version = 0
         estimators.set_trainer_active(True)
@@ -148,11 +151,45 @@ class RLSDTrainer(PPOTrainerSync):
         self.teacher_version = version
 
     # ------------------------------------------------------------------ the teacher pass
-    def _sdpo_contexts(self, batch: KVBatchMeta, data: TensorDict) -> list[tuple[str, str] | None]:
-        """Per row: (demonstration text, SDPO block) from its siblings, or None without a success."""
-        extra = tq.kv_batch_get(keys=batch.keys, partition_id=batch.partition_id, select_fields=["uid", "rm_scores"])
-        uids = [str(u) for u in _column(extra, "uid")]
-        scores = [float(extra["rm_scores"][i].sum()) for i in range(len(batch))]
+    def _method_params(self, lam: float) -> dict:
+        return {
+            "method": self.method,
+            "kwargs": {"lam": lam, "clip_eps": self.rlsd.clip_eps, "beta": self.rlsd.beta, "opsd_clip": self.rlsd.opsd_clip},
+        }
+
+    def _metric_keys(self, params: dict) -> list[str]:
+        """The metric names the workers' per-row stats hold, in their order."""
+        one = torch.ones(1, 1)
+        kwargs = dict(params["kwargs"])
+        if self.method == "sdpo":
+            kwargs["has_demo"] = torch.ones(1, dtype=torch.bool)
+        return sorted(token_advantages(self.method, one, one * 0, one * 0, one, **kwargs)[1])
+
+    def _put_own_prompts(self, batch: KVBatchMeta, rows: list[int]) -> None:
+        """Rows scored without privileged context: the teacher prompt is the row's own prompt."""
+        if not rows:
+            return
+        keys = [batch.keys[i] for i in rows]
+        data = tq.kv_batch_get(keys=keys, partition_id=batch.partition_id, select_fields=["prompts"])
+        prompts = [p.to(torch.int64) for p in (data["prompts"].unbind(0) if data["prompts"].is_nested else data["prompts"])]
+        info = [torch.tensor([float(p.numel()), 0.0, 0.0, 0.0]) for p in prompts]
+        fields = {TEACHER_PROMPT_FIELD: torch.nested.as_nested_tensor(prompts, layout=torch.jagged), TEACHER_INFO_FIELD: torch.stack(info)}
+        if self.method == "sdpo":
+            fields["rlsd_has_demo"] = torch.zeros(len(keys), 1)
+        tq.kv_batch_put(keys=keys, partition_id=batch.partition_id, fields=TensorDict(fields, batch_size=len(keys)))
+
+    def _sdpo_teacher_prompts(self, batch: KVBatchMeta) -> None:
+        """SDPO: teacher prompt = the prompt + a successful sibling (+ the shortest failure as feedback).
+
+        Built here because the context is another rollout's response. It reads token ids, scores and
+        the rows' chat messages; the prompt ids come from the fast path of
+        :class:`~rlsd_verl.teacher.inputs.TeacherPromptBuilder` (placeholder runs copied from the
+        student's prompt ids), so no image is decoded or processed.
+        """
+        fields = ["uid", "rm_scores", "responses", "response_mask", "prompts", "raw_prompt"]
+        data = tq.kv_batch_get(keys=batch.keys, partition_id=batch.partition_id, select_fields=fields)
+        uids = [str(u) for u in _column(data, "uid")]
+        scores = [float(data["rm_scores"][i].sum()) for i in range(len(batch))]
         lengths = [int(data["response_mask"][i].sum()) for i in range(len(batch))]
         real = [not t.get("is_padding", False) for t in batch.tags]
         uids = [u if ok else f"__padding_{i}" for i, (u, ok) in enumerate(zip(uids, real))]
@@ -169,10 +206,13 @@ class RLSDTrainer(PPOTrainerSync):
             ids = data["responses"][i][: lengths[i]].tolist()
             return self.tokenizer.decode(ids, skip_special_tokens=True)
 
-        contexts: list[tuple[str, str] | None] = []
+        prompts, infos, has_demo = [], [], []
         for i, demo in enumerate(demos):
+            student = data["prompts"][i].to(torch.int64)
             if demo is None or not real[i]:
-                contexts.append(None)
+                prompts.append(student)
+                infos.append(torch.tensor([float(student.numel()), 0.0, 0.0, 0.0]))
+                has_demo.append(0.0)
                 continue
             feedback = ""
             if self.rlsd.sdpo_feedback:
@@ -180,150 +220,104 @@ class RLSDTrainer(PPOTrainerSync):
                 if others:
                     worst = min(others, key=lambda j: (lengths[j], j))  # the shortest unsuccessful attempt
                     feedback = SDPO_FEEDBACK_BLOCK.replace("{attempt}", text(worst))
-            contexts.append((text(demo), self.sdpo_template.replace("{feedback}", feedback)))
-        return contexts
+            built = self.prompt_builder.build(
+                list(_row(data, "raw_prompt", i)), text(demo), template=self.sdpo_template.replace("{feedback}", feedback),
+                student_prompt_ids=student.tolist(),
+            )
+            prompts.append(torch.tensor(built.prompt_ids, dtype=torch.int64))
+            infos.append(teacher_info_row(built))
+            has_demo.append(1.0)
+        out = TensorDict(
+            {
+                TEACHER_PROMPT_FIELD: torch.nested.as_nested_tensor(prompts, layout=torch.jagged),
+                TEACHER_INFO_FIELD: torch.stack(infos),
+                "rlsd_has_demo": torch.tensor(has_demo).reshape(-1, 1),
+            },
+            batch_size=len(batch),
+        )
+        tq.kv_batch_put(keys=batch.keys, partition_id=batch.partition_id, fields=out)
 
-    def _teacher_batch(self, batch: KVBatchMeta) -> tuple[list[dict], list[dict], dict[str, float]]:
-        hint_root = self.rlsd.hint_key.split(".")[0]
-        fields = ["prompts", "responses", "response_mask", "input_ids", "position_ids", "multi_modal_inputs", "raw_prompt"]
-        if self.method != "sdpo" and hint_root not in fields:
-            fields.append(hint_root)
-        data = tq.kv_batch_get(keys=batch.keys, partition_id=batch.partition_id, select_fields=fields)
-        sdpo = self._sdpo_contexts(batch, data) if self.method == "sdpo" else None
-        if sdpo is not None:
-            self._sdpo_has_demo = torch.tensor([c is not None for c in sdpo], dtype=torch.bool)
-        rows, tags = [], []
-        truncated, prompt_lens, student_lens = 0, [], []
-        for i, tag in enumerate(batch.tags):
-            responses = data["responses"][i]
-            response_mask = data["response_mask"][i]
-            mm = _row(data, "multi_modal_inputs", i) or {}
-            if tag.get("is_padding", False) or (sdpo is not None and sdpo[i] is None):
-                # no privileged context: the teacher scores the student's own sequence
-                prompts = data["prompts"][i]
-                input_ids = data["input_ids"][i]
-                position_ids = data["position_ids"][i]
-            else:
-                raw_prompt = _row(data, "raw_prompt", i)
-                if sdpo is not None:
-                    hint, template = sdpo[i]
-                else:
-                    hint = lookup_hint({hint_root: _row(data, hint_root, i)}, self.rlsd.hint_key)
-                    template = None
-                built = self.prompt_builder.build(list(raw_prompt), hint, template=template)
-                truncated += int(built.hint_truncated)
-                prompts = torch.tensor(built.prompt_ids, dtype=torch.int64)
-                input_ids = torch.cat([prompts, responses.to(torch.int64)])
-                position_ids = teacher_position_ids(self.processor, input_ids, mm)
-                prompt_lens.append(len(built.prompt_ids))
-                student_lens.append(int(data["prompts"][i].numel()))
-            rows.append(
-                {
-                    "prompts": prompts,
-                    "responses": responses,
-                    "response_mask": response_mask,
-                    "loss_mask": response_mask,
-                    "input_ids": input_ids,
-                    "attention_mask": torch.ones_like(input_ids, dtype=torch.int64),
-                    "position_ids": position_ids,
-                    "multi_modal_inputs": mm,
-                }
-            )
-            tags.append(
-                {
-                    "status": "success",
-                    "prompt_len": int(prompts.numel()),
-                    "response_len": int(responses.numel()),
-                    "seq_len": int(input_ids.numel()),
-                    "is_padding": bool(tag.get("is_padding", False)),
-                }
-            )
-        n_real = max(1, len(prompt_lens))
-        metrics = {
-            f"{self.method}/hint_truncated_frac": truncated / n_real,
-            f"{self.method}/teacher_prompt_len_mean": float(np.mean(prompt_lens)) if prompt_lens else 0.0,
-            f"{self.method}/teacher_extra_prompt_len_mean": (
-                float(np.mean(np.array(prompt_lens) - np.array(student_lens))) if prompt_lens else 0.0
-            ),
-        }
-        return rows, tags, metrics
+    def _dp_size(self) -> int:
+        wg = self.actor_rollout_wg
+        if "actor" not in wg._dispatch_info:
+            wg._dispatch_info["actor"] = wg._query_dispatch_info("actor")
+        return max(wg._dispatch_info["actor"]) + 1
 
-    def _compute_teacher_log_probs(self, batch: KVBatchMeta) -> tuple[torch.Tensor, dict[str, float]]:
-        """Teacher log-probs of each response token, padded to (batch, max_response_len)."""
-        rows, tags, metrics = self._teacher_batch(batch)
-        keys = [TEACHER_KEY_PREFIX + key for key in batch.keys]
-        tq.kv_batch_put(keys=keys, partition_id=batch.partition_id, fields=list_of_dict_to_tensordict(rows), tags=tags)
-        try:
-            extra_info = dict(batch.extra_info or {})
-            extra_info.update(
-                {
-                    "calculate_entropy": False,
-                    "compute_loss": False,
-                    "temperature": self.config.actor_rollout_ref.rollout.temperature,
-                }
-            )
-            meta = KVBatchMeta(partition_id=batch.partition_id, keys=keys, tags=tags, extra_info=extra_info)
-            output = self.actor_rollout_wg.compute_teacher_log_prob(meta)
-            assert len(output) == len(batch)
-            out = tq.kv_batch_get(keys=keys, partition_id=batch.partition_id, select_fields=["log_probs", "response_mask"])
-            log_probs = response_from_nested(out["log_probs"], out["response_mask"])
-        finally:
-            tq.kv_clear(keys=keys, partition_id=batch.partition_id)
-        return torch.nested.to_padded_tensor(log_probs, 0.0), metrics
+    def _teacher_meta(self, batch: KVBatchMeta, prompt_lens: list[int], params: dict, metrics: dict) -> KVBatchMeta:
+        """The batch re-ordered so each data-parallel rank gets a similar share of *teacher* tokens."""
+        seq_lens = [p + int(t["response_len"]) for p, t in zip(prompt_lens, batch.tags)]
+        dp = self._dp_size()
+        partitions = get_seqlen_balanced_partitions(
+            calculate_workload(torch.tensor(seq_lens, dtype=torch.int64)), k_partitions=dp, equal_size=True
+        )
+        balance = log_seqlen_unbalance(seqlen_list=seq_lens, partitions=partitions, prefix="teacher_seqlen")
+        metrics.update({k: v for k, v in balance.items() if k.endswith(("min", "max", "diff", "balanced_max"))})
+        order = [j for part in partitions for j in part]
+        tags = []
+        for j in order:
+            tag = dict(batch.tags[j])
+            tag.update(prompt_len=prompt_lens[j], seq_len=seq_lens[j])
+            tags.append(tag)
+        fields = list(TEACHER_INPUT_FIELDS) + (["rlsd_has_demo"] if self.method == "sdpo" else [])
+        extra_info = {"temperature": self.config.actor_rollout_ref.rollout.temperature, "rlsd_params": params}
+        return KVBatchMeta(
+            partition_id=batch.partition_id, keys=[batch.keys[j] for j in order], tags=tags, fields=fields,
+            extra_info=extra_info,
+        )
+
+    def _teacher_pass(self, batch: KVBatchMeta, lam: float) -> dict[str, float]:
+        """Teacher forward + token advantage on the workers; returns the step's metrics."""
+        padding = [i for i, t in enumerate(batch.tags) if t.get("is_padding", False)]
+        if self.method == "sdpo":
+            self._sdpo_teacher_prompts(batch)
+        else:
+            self._put_own_prompts(batch, padding)
+        info = tq.kv_batch_get(keys=batch.keys, partition_id=batch.partition_id, select_fields=[TEACHER_INFO_FIELD])
+        info = info[TEACHER_INFO_FIELD]
+        info = (torch.nested.to_padded_tensor(info, 0.0) if info.is_nested else info).reshape(len(batch), -1)
+        prompt_lens = [int(x) for x in info[:, 0].tolist()]
+
+        params, metrics = self._method_params(lam), {}
+        meta = self._teacher_meta(batch, prompt_lens, params, metrics)
+        output = self.actor_rollout_wg.compute_teacher_advantages(meta)
+        assert len(output) == len(batch)
+
+        stats = tq.kv_batch_get(keys=batch.keys, partition_id=batch.partition_id, select_fields=["rlsd_row_stats"])
+        stats = stats["rlsd_row_stats"]
+        stats = (torch.nested.to_padded_tensor(stats, 0.0) if stats.is_nested else stats).reshape(len(batch), -1)
+        real = torch.tensor([not t.get("is_padding", False) for t in batch.tags])
+        metrics.update(aggregate_row_stats(self._metric_keys(params), stats, include=real))
+
+        student_lens = torch.tensor([float(t["prompt_len"]) for t in batch.tags])
+        primed = real & (info[:, 0] > 0)
+        n = max(1, int(primed.sum()))
+        metrics.update(
+            {
+                f"{self.method}/hint_truncated_frac": float(info[primed, 1].sum()) / n,
+                f"{self.method}/teacher_prompt_len_mean": float(info[primed, 0].sum()) / n,
+                f"{self.method}/teacher_extra_prompt_len_mean": float((info[primed, 0] - student_lens[primed]).sum()) / n,
+                f"{self.method}/teacher_fast_path_frac": float(info[primed, 3].sum()) / n,
+            }
+        )
+        return metrics
 
     # ------------------------------------------------------------------ advantages
     def _compute_advantage(self, batch: KVBatchMeta, metrics: dict) -> KVBatchMeta:
         lam = self._lambda()
-        teacher_lp = None
+        batch = super()._compute_advantage(batch, metrics)  # the base advantage (GRPO or 0)
         if self._needs_teacher():
             start = time.perf_counter()
             with marked_timer("teacher", self.timing_raw, color="purple"):
-                teacher_lp, teacher_metrics = self._compute_teacher_log_probs(batch)
+                metrics.update(self._teacher_pass(batch, lam))
             # the teacher pass runs inside verl's "adv" timer; keep timing_s/adv for the advantage alone
             self.timing_raw["adv"] = self.timing_raw.get("adv", 0.0) - (time.perf_counter() - start)
-            metrics.update(teacher_metrics)
-
-        batch = super()._compute_advantage(batch, metrics)  # the base advantage (GRPO or 0)
-
-        data = tq.kv_batch_get(
-            keys=batch.keys, partition_id=batch.partition_id, select_fields=["advantages", "old_log_probs", "response_mask"]
-        )
-        nested_mask = data["response_mask"]
-        padded = data.to_padded_tensor()
-        base = padded["advantages"].float()
-        mask = padded["response_mask"].float()
-        not_padding = torch.tensor([not t.get("is_padding", False) for t in batch.tags], dtype=torch.float32)
-        valid = mask * not_padding[:, None]
-
-        new_adv, method_metrics = self._token_advantages(base, teacher_lp, padded["old_log_probs"].float(), valid, lam)
-        # padding rows (no loss tokens) keep verl's values
-        new_adv = torch.where(not_padding[:, None].bool(), new_adv, base)
-        metrics.update(method_metrics)
-        metrics[f"{self.method}/teacher_skipped"] = float(teacher_lp is None)
+            skipped = 0.0
+        else:  # RLSD after λ has decayed to 0: Â = A exactly, as verl wrote it
+            metrics["rlsd/lambda"] = 0.0
+            skipped = 1.0
+        metrics[f"{self.method}/teacher_skipped"] = skipped
         metrics[f"{self.method}/teacher_version"] = float(self.teacher_version if self.rlsd.teacher == "sync" else 0)
-
-        out = TensorDict(
-            {
-                "advantages": response_to_nested(new_adv, nested_mask),
-                "returns": response_to_nested(new_adv, nested_mask),
-            },
-            batch_size=len(batch),
-        )
-        return tq.kv_batch_put(keys=batch.keys, partition_id=batch.partition_id, fields=out)
-
-    def _token_advantages(self, base, teacher_lp, student_lp, valid, lam) -> tuple[torch.Tensor, dict[str, Any]]:
-        if self.method == "rlsd":
-            if teacher_lp is None:  # λ = 0: Â = A exactly
-                adv = base * valid
-                return adv, {"rlsd/lambda": 0.0}
-            return compute_rlsd_advantages(base, teacher_lp, student_lp, valid, lam=lam, clip_eps=self.rlsd.clip_eps)
-        if self.method == "opsd":
-            return compute_opsd_advantages(teacher_lp, student_lp, valid, clip=self.rlsd.opsd_clip)
-        if self.method == "grpo_opsd":
-            return compute_grpo_opsd_advantages(base, teacher_lp, student_lp, valid, beta=self.rlsd.beta, clip=self.rlsd.opsd_clip)
-        if self.method == "sdpo":
-            return compute_sdpo_advantages(teacher_lp, student_lp, valid, self._sdpo_has_demo, clip=self.rlsd.opsd_clip)
-        raise NotImplementedError(f"algorithm.adv_estimator={self.method} is not implemented by RLSDTrainer yet")
+        return batch
 
     # ------------------------------------------------------------------ teacher sync
     def _update_actor(self, batch: KVBatchMeta, metrics: dict) -> KVBatchMeta:

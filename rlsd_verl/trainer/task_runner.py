@@ -5,6 +5,11 @@ string is also a behaviour switch inside verl's trainer (replay buffer, dataload
 TransferQueue checkpointing test ``== "sync"``), so the RLSD trainer is not registered
 under a new mode name: in this actor's process only, the ``sync`` entry is pointed at
 :class:`~rlsd_verl.trainer.rlsd_trainer.RLSDTrainer` (a ``PPOTrainerSync`` subclass).
+
+For the estimators whose teacher prompt depends only on the prompt (``rlsd``, ``opsd``,
+``grpo_opsd``) the agent-loop manager is
+:class:`~rlsd_verl.teacher.agent_loop.RLSDAgentLoopManagerTQ`, whose workers write each
+prompt's teacher prompt ids next to its rollouts.
 """
 
 from __future__ import annotations
@@ -32,6 +37,20 @@ class _RLSDTaskRunner(TaskRunnerV1.__ray_actor_class__):
                 )
             trainer_base.TRAINER_REGISTRY["sync"] = RLSDTrainer
         return super().run(config)
+
+    def init_agent_loop_manager(self):
+        """verl's agent-loop manager, or RLSD's (teacher prompts built with the rollouts)."""
+        from rlsd_verl.teacher.agent_loop import manager_class_for
+
+        cls = manager_class_for(self.config)
+        if cls is None:
+            return super().init_agent_loop_manager()
+        self.agent_loop_manager = cls.create(
+            config=self.config,
+            llm_client=self.trainer.get_llm_client(),
+            teacher_client=self.trainer.get_teacher_client(),
+            reward_loop_worker_handles=self.trainer.get_reward_handles(),
+        )
 
 
 RLSDTaskRunner = ray.remote(num_cpus=1)(_RLSDTaskRunner)

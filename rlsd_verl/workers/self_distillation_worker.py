@@ -8,14 +8,30 @@ RLSD's teacher is the policy itself, conditioned on privileged information. Its 
 * ``frozen``: the initial weights θ₀ forever (the copy is never refreshed);
 * ``live``: the actor's current weights; no copy is held.
 
-The copy is a forward-only FSDP engine built like verl's reference model (same
-``actor_rollout_ref.ref`` engine settings, so ``ref.fsdp_config.param_offload=True``
-offloads it the same way) and sharded on the same device mesh as the actor, which makes
-:meth:`sync_teacher` a local, shard-by-shard copy: no parameter is gathered to one rank.
+**The copy is built from the actor's engine settings** (``actor_rollout_ref.actor.*``: strategy,
+FSDP mesh and sharding, Ulysses size, model/param/reduce dtypes, attention implementation and
+remove-padding from the shared model config), made forward-only, with the old-log-prob pass's
+batching (``rollout.log_prob_*``). So an empty hint gives the same numbers as the
+``old_log_probs`` pass (Δ ≡ 0) on GPUs as on CPU, and :meth:`sync_teacher` is a local,
+shard-by-shard copy (no parameter is gathered). :meth:`init_teacher` checks parameter names,
+local shard shapes and dtypes against the actor at start-up and names the flag to change.
 
-The teacher pass (:meth:`compute_teacher_log_prob`) runs verl's ``infer_batch`` — the same
-engine code, no-padding (nested) path, dynamic batching and temperature as the
-``old_log_probs`` pass — on the teacher batch the trainer put into TransferQueue.
+**Memory.** verl 0.9.1 always CPU-offloads a forward-only FSDP engine, whatever
+``param_offload`` says: FSDP1 wraps it in ``CPUOffload(offload_params=True)``, FSDP2 in
+``CPUOffloadPolicy(pin_memory=True)`` (``verl/workers/engine/fsdp/transformer_impl.py``). The
+teacher copy therefore costs no GPU memory between passes but one model's worth of (pinned)
+host memory per node, split over its ranks, and every teacher forward streams each rank's
+parameter shards host → GPU, once per micro-batch (for an 8B bf16 model on 8 GPUs: ~2 GB per
+rank per micro-batch, ~80 ms at 25 GB/s). ``teacher=live`` holds no copy and streams nothing.
+
+**The teacher pass** (:meth:`compute_teacher_advantages`) receives its shard of the batch from
+TransferQueue (teacher prompt ids, the student's response ids, the row's own
+``multi_modal_inputs``, GRPO's advantage and ``old_log_probs``), assembles the teacher sequences
+here (:func:`rlsd_verl.teacher.sequences.assemble_teacher_batch`), runs verl's ``infer_batch``
+on them — the engine code, no-padding path, dynamic batching and temperature of the
+``old_log_probs`` pass — and computes the token advantage on the spot. It writes back the
+advantage (``advantages``/``returns``), the teacher log-probs (``rlsd_teacher_log_probs``) and a
+few per-row metric sums (``rlsd_row_stats``): the driver moves no per-token tensor.
 """
 
 from __future__ import annotations
@@ -24,10 +40,15 @@ import logging
 from copy import deepcopy
 
 import torch
-from omegaconf import open_dict
+from tensordict import TensorDict
 from verl.single_controller.base.decorator import Dispatch, make_nd_compute_dataproto_dispatch_fn, register
+from verl.utils import tensordict_utils as tu
 from verl.utils.config import omega_conf_to_dataclass
 from verl.workers.engine_workers import ActorRolloutRefWorker, TrainingWorkerConfig
+from verl.workers.utils.padding import response_from_nested, response_to_nested
+
+from rlsd_verl.algos.token_advantage import row_stats
+from rlsd_verl.teacher.sequences import assemble_teacher_batch
 
 logger = logging.getLogger(__name__)
 
@@ -39,50 +60,62 @@ def _local(t: torch.Tensor) -> torch.Tensor:
 
 
 class SelfDistillationWorker(ActorRolloutRefWorker):
-    """``ActorRolloutRefWorker`` + ``init_teacher`` / ``compute_teacher_log_prob`` / ``sync_teacher``."""
+    """``ActorRolloutRefWorker`` + ``init_teacher`` / ``compute_teacher_advantages`` / ``sync_teacher``."""
 
     def __init__(self, config, role: str, distillation_config=None, **kwargs):
         super().__init__(config, role, distillation_config=distillation_config, **kwargs)
-        # verl's init_model pops keys from config.ref; keep a pristine copy for the teacher.
-        self._teacher_ref_conf = deepcopy(config.ref)
         self.teacher = None
         self.teacher_mode = None
         self.teacher_version = 0  # actor step whose weights the teacher holds (0 = θ₀)
+        self._processor_cache = None
 
     # ------------------------------------------------------------------ building
     def _build_teacher_engine(self):
-        conf = self._teacher_ref_conf
+        """A forward-only copy of the actor's engine (settings: the actor's; batching: old-log-prob's)."""
         model_config = omega_conf_to_dataclass(self.config.model)
-        with open_dict(conf):
-            conf.ppo_mini_batch_size = self.config.actor.ppo_mini_batch_size
-            # the teacher pass mirrors the old-log-prob pass: take the rollout's inference batching
-            conf.ppo_micro_batch_size = None
-            conf.ppo_micro_batch_size_per_gpu = self.config.rollout.log_prob_micro_batch_size_per_gpu
-            conf.use_dynamic_bsz = self.config.rollout.log_prob_use_dynamic_bsz
-            conf.ppo_max_token_len_per_gpu = self.config.rollout.log_prob_max_token_len_per_gpu
-            for key in (
-                "log_prob_micro_batch_size",
-                "log_prob_micro_batch_size_per_gpu",
-                "log_prob_use_dynamic_bsz",
-                "log_prob_max_token_len_per_gpu",
-            ):
-                conf.pop(key, None)
-        teacher_config = omega_conf_to_dataclass(conf)
+        actor_conf = deepcopy(self.config.actor)
+        teacher_config = omega_conf_to_dataclass(actor_conf)
         teacher_config.model_config = deepcopy(model_config)
+        engine = deepcopy(teacher_config.engine)
+        engine.forward_only = True  # same model_dtype / mixed precision as the actor (fp32 unless set)
+        engine.use_dynamic_bsz = self.config.rollout.log_prob_use_dynamic_bsz
+        engine.infer_max_token_len_per_gpu = self.config.rollout.log_prob_max_token_len_per_gpu
+        engine.infer_micro_batch_size_per_gpu = self.config.rollout.log_prob_micro_batch_size_per_gpu
+        engine.use_remove_padding = model_config.get("use_remove_padding", False)
         training_config = TrainingWorkerConfig(
             model_type=teacher_config.model_config.get("model_type", "language_model"),
             model_config=teacher_config.model_config,
-            engine_config=teacher_config.engine,
+            engine_config=engine,
             optimizer_config=teacher_config.optim,
             checkpoint_config=teacher_config.checkpoint,
         )
-        training_config.engine_config.use_dynamic_bsz = conf.use_dynamic_bsz
-        training_config.engine_config.infer_max_token_len_per_gpu = conf.ppo_max_token_len_per_gpu
-        training_config.engine_config.infer_micro_batch_size_per_gpu = conf.ppo_micro_batch_size_per_gpu
-        training_config.engine_config.use_remove_padding = model_config.get("use_remove_padding", False)
         teacher = self.ref_worker_cls(config=training_config)
         teacher.reset()
         return teacher
+
+    def _check_teacher_matches_actor(self) -> dict:
+        """Names, local shard shapes and dtypes of the copy equal the actor's (else a start-up error)."""
+        actor = dict(self.actor.engine.module.named_parameters())
+        teacher = dict(self.teacher.engine.module.named_parameters())
+        fix = (
+            "The sync/frozen teacher is built from actor_rollout_ref.actor.* (strategy, fsdp_config, "
+            "ulysses_sequence_parallel_size, dtypes); if you changed one of those for the teacher, use "
+            "algorithm.rlsd.teacher=live instead"
+        )
+        if actor.keys() != teacher.keys():
+            only_a = sorted(actor.keys() - teacher.keys())[:5]
+            only_t = sorted(teacher.keys() - actor.keys())[:5]
+            raise RuntimeError(f"teacher copy and actor have different parameters (actor-only {only_a}, "
+                               f"teacher-only {only_t}). {fix}.")
+        for name, a_param in actor.items():
+            a, t = _local(a_param.data), _local(teacher[name].data)
+            if tuple(a.shape) != tuple(t.shape):
+                raise RuntimeError(f"teacher shard of {name} is {tuple(t.shape)}, the actor's {tuple(a.shape)}: "
+                                   f"the copy must be sharded like the actor. {fix}.")
+            if a.dtype != t.dtype:
+                raise RuntimeError(f"teacher {name} is {t.dtype}, the actor's {a.dtype}: an empty hint would not give "
+                                   f"Δ = 0. Set actor_rollout_ref.actor.fsdp_config.model_dtype explicitly. {fix}.")
+        return {"params": len(actor), "dtype": str(next(iter(actor.values())).dtype) if actor else None}
 
     @register(dispatch_mode=Dispatch.ONE_TO_ALL)
     def init_teacher(self, mode: str):
@@ -92,20 +125,63 @@ class SelfDistillationWorker(ActorRolloutRefWorker):
         if "actor" not in self.role:
             raise RuntimeError(f"the self-distillation teacher lives with the actor; this worker's role is {self.role}")
         self.teacher_mode = mode
+        checked = {}
         if mode != "live" and self.teacher is None:
             self.teacher = self._build_teacher_engine()
-        return {"mode": mode, "holds_copy": self.teacher is not None}
+            checked = self._check_teacher_matches_actor()
+        return {"mode": mode, "holds_copy": self.teacher is not None, **checked}
 
     # ------------------------------------------------------------------ the teacher pass
+    def _rope_processor(self):
+        """The processor with ``get_rope_index`` bound (Qwen-VL), or ``None`` for text models."""
+        processor = getattr(omega_conf_to_dataclass(self.config.model), "processor", None)
+        return processor if processor is not None and hasattr(processor, "get_rope_index") else None
+
     @register(dispatch_mode=make_nd_compute_dataproto_dispatch_fn(mesh_name="actor"))
-    def compute_teacher_log_prob(self, data):
-        """No-grad log-probs of the teacher batch (privileged prompt + the student's response)."""
+    def compute_teacher_advantages(self, data: TensorDict):
+        """Teacher forward over this shard, then the token advantage (see the module docstring)."""
         if self.teacher_mode is None:
-            raise RuntimeError("compute_teacher_log_prob called before init_teacher")
+            raise RuntimeError("compute_teacher_advantages called before init_teacher")
+        params = tu.get_non_tensor_data(data=data, key="rlsd_params", default=None)
+        if params is None:
+            raise RuntimeError("compute_teacher_advantages needs rlsd_params in the batch's extra_info")
+        if self._processor_cache is None:
+            self._processor_cache = (self._rope_processor(),)
+        batch = assemble_teacher_batch(data, self._processor_cache[0])
+        lengths = [int(n) for n in batch["input_ids"].offsets().diff().tolist()]
+        tu.assign_non_tensor(
+            batch,
+            calculate_entropy=False,
+            compute_loss=False,
+            temperature=tu.get_non_tensor_data(data=data, key="temperature", default=1.0),
+            global_token_num=lengths,
+        )
         engine = self.actor if self.teacher_mode == "live" else self.teacher
         with torch.no_grad():
-            output = engine.infer_batch(data)
-        return output.cpu() if output is not None else None
+            output = engine.infer_batch(batch)
+        if output is None:  # not this rank's to return (model-parallel peers)
+            return None
+        teacher_lp = response_from_nested(output["log_probs"], batch["response_mask"])
+        mask = batch["response_mask"]
+        pad = lambda t: torch.nested.to_padded_tensor(t, 0.0) if t.is_nested else t  # noqa: E731
+        valid = pad(mask).float()
+        base = pad(data["advantages"]).float()
+        student = pad(data["old_log_probs"]).float()
+        teacher = pad(teacher_lp).float()
+        kwargs = dict(params["kwargs"])
+        if params["method"] == "sdpo":
+            kwargs["has_demo"] = pad(data["rlsd_has_demo"]).reshape(-1).bool()
+        adv, _keys, stats = row_stats(params["method"], base, teacher, student, valid, **kwargs)
+        nested_adv = response_to_nested(adv.float(), mask)
+        return TensorDict(
+            {
+                "advantages": nested_adv,
+                "returns": nested_adv.clone(),
+                "rlsd_teacher_log_probs": teacher_lp,
+                "rlsd_row_stats": stats.float(),
+            },
+            batch_size=[len(lengths)],
+        )
 
     # ------------------------------------------------------------------ weights
     @register(dispatch_mode=Dispatch.ONE_TO_ALL)
@@ -132,14 +208,3 @@ class SelfDistillationWorker(ActorRolloutRefWorker):
                 copied += dst.numel()
         self.teacher_version = int(version)
         return {"numel": copied, "version": self.teacher_version}
-
-    @register(dispatch_mode=Dispatch.ONE_TO_ALL)
-    def teacher_state_checksum(self) -> dict:
-        """Per-parameter sums of the local shards of actor and teacher (for tests / debugging)."""
-        def sums(module):
-            return {n: float(_local(p.data).double().sum()) for n, p in module.named_parameters()}
-
-        out = {"actor": sums(self.actor.engine.module)}
-        if self.teacher is not None:
-            out["teacher"] = sums(self.teacher.engine.module)
-        return out

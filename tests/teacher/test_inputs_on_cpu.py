@@ -107,3 +107,46 @@ def test_teacher_position_ids_text_and_mrope(tiny_models, synthetic):
     assert pos[1][img].unique().numel() == 1 and pos[2][img].unique().numel() > 1
     assert torch.all(pos[1][-3:].diff() == 1)
     assert pos[1][-1] < seq.numel() - 1  # M-RoPE compresses the image span
+
+
+def test_expand_media_placeholders_copies_the_students_runs():
+    from rlsd_verl.teacher.inputs import expand_media_placeholders
+
+    IMG, VID = 9, 8
+    student = [1, IMG, IMG, IMG, 2, VID, VID, 3, IMG, 4]
+    collapsed = [1, IMG, 2, 7, 7, VID, 3, IMG, 4]  # two extra text tokens in between
+    assert expand_media_placeholders(collapsed, student, (IMG, VID)) == [1, IMG, IMG, IMG, 2, 7, 7, VID, VID, 3, IMG, 4]
+    assert expand_media_placeholders([1, IMG, 2], student, (IMG, VID)) is None  # fewer placeholders than runs
+    assert expand_media_placeholders([1, VID, 2, IMG, 3, IMG], student, (IMG, VID)) is None  # wrong kind order
+    assert expand_media_placeholders([5, 6], [5, 6], ()) == [5, 6]
+
+
+@pytest.mark.parametrize("model,model_type", [("qwen2_5_vl", "qwen2_5_vl"), ("qwen3_vl", "qwen3_vl")])
+def test_fast_vl_render_equals_the_processor_and_touches_no_image(tiny_models, synthetic, model, model_type, monkeypatch):
+    tok, proc, cfg, ds = _dataset(tiny_models[model], synthetic["vl"][0])
+    for i in range(4):
+        raw = ds[i]["raw_prompt"]
+        student = _builder(tok, proc, cfg, model_type, template="{hint}").build(raw, "")
+        slow = _builder(tok, proc, cfg, model_type).build(raw, "3 + 4 = 7")
+        assert not slow.fast_path
+        builder = _builder(tok, proc, cfg, model_type)
+        # the fast path must not decode, resize or process any image
+        monkeypatch.setattr(type(builder), "_multi_modal", lambda *a, **k: (_ for _ in ()).throw(AssertionError("decoded")))
+        monkeypatch.setattr(proc, "image_processor", None)
+        fast = builder.build(raw, "3 + 4 = 7", student_prompt_ids=student.prompt_ids)
+        monkeypatch.undo()
+        assert fast.fast_path
+        assert fast.prompt_ids == slow.prompt_ids
+
+
+def test_fast_path_refuses_a_prompt_it_cannot_reproduce(tiny_models, synthetic):
+    tok, proc, cfg, ds = _dataset(tiny_models["qwen2_5_vl"], synthetic["vl"][0])
+    raw = ds[0]["raw_prompt"]
+    student = _builder(tok, proc, cfg, "qwen2_5_vl", template="{hint}").build(raw, "").prompt_ids
+    builder = _builder(tok, proc, cfg, "qwen2_5_vl")
+    assert builder.fast_path_matches(raw, student)
+    tampered = student[:-1] + [student[-1] + 1]  # the student's ids are not what this template renders
+    assert not builder.fast_path_matches(raw, tampered)
+    built = builder.build(raw, "7", student_prompt_ids=tampered)
+    assert not built.fast_path  # fell back to the processor, still correct
+    assert built.prompt_ids == builder.build(raw, "7").prompt_ids
