@@ -6,7 +6,7 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from rlsd_verl.algos.config import DEFAULT_TEACHER_TEMPLATE
+from rlsd_verl.teacher.templates import DEFAULT_TEACHER_TEMPLATE
 from rlsd_verl.teacher.inputs import TeacherPromptBuilder, lookup_hint, privileged_messages, teacher_position_ids
 
 
