@@ -31,7 +31,7 @@ from typing import Any, Optional
 
 import torch
 
-from rlsd_verl.algos.config import render_teacher_template
+from rlsd_verl.teacher.templates import render_teacher_template
 
 
 def lookup_hint(row: dict, hint_key: str) -> str:

@@ -48,7 +48,8 @@ from rlsd_verl.algos.baselines import (
     compute_sdpo_advantages,
     select_sdpo_demonstrations,
 )
-from rlsd_verl.algos.config import SDPO_FEEDBACK_BLOCK, RLSDConfig, load_teacher_template
+from rlsd_verl.algos.config import RLSDConfig
+from rlsd_verl.teacher.templates import SDPO_FEEDBACK_BLOCK, load_teacher_template
 from rlsd_verl.algos.rlsd import compute_rlsd_advantages
 from rlsd_verl.teacher.inputs import TeacherPromptBuilder, lookup_hint, teacher_position_ids
 from rlsd_verl.trainer import estimators
