@@ -63,6 +63,7 @@ RLSD_METRIC_KEYS = (
     "rlsd/clip_frac",
     "rlsd/adv_abs_mean_before",
     "rlsd/adv_abs_mean_after",
+    "rlsd/adv_mean_after",
     "rlsd/multiplier_mean",
 )
 
@@ -157,6 +158,8 @@ def compute_rlsd_advantages(
         "rlsd/clip_frac": clip_low + clip_high,
         "rlsd/adv_abs_mean_before": masked_mean(adv.abs(), valid, count),
         "rlsd/adv_abs_mean_after": masked_mean(rlsd_adv.abs(), valid, count),
+        # signed token mean of Â: what verl's critic/advantages/mean reports when Â reaches the loss
+        "rlsd/adv_mean_after": masked_mean(rlsd_adv, valid, count),
         "rlsd/multiplier_mean": masked_mean(multiplier, valid, count),
     }
     return rlsd_adv, metrics
