@@ -37,13 +37,15 @@
 #   DATA_DIR [data]; EVAL_DATA_DIR [data/eval]; MMFINEREASON_INPUT, BENCHMARKS_ROOT, FROM_HUB
 #   (step 1); VAL_FRACTION [0.004] share of MMFineReason held out for validation during training;
 #   MAX_PIXELS [1048576] image cap (the authors' image_max_pixels); PYTHON [python]; plus everything
-#   recipes/table2/common.sh and recipes/table2/base.sh read (MODEL_PATH, NNODES, GPUS_PER_NODE, ...).
+#   python -m rlsd_verl.recipes reads (MODEL_PATH, ...; `python -m rlsd_verl.recipes --help`). Settings
+#   per row and scale: rlsd_verl/config/experiment/table2/ and rlsd_verl/config/scale/.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/.." && pwd)
 TABLE2="$HERE/table2"
-source "$TABLE2/common.sh"
+_t2_die() { echo "error: $*" >&2; exit 2; }
+_t2_abs() { case $1 in /*) echo "$1" ;; *) echo "$PWD/${1#./}" ;; esac; }
 
 mode=full
 dry_run=0
@@ -82,12 +84,12 @@ esac
 OUTPUT_ROOT=$(_t2_abs "${OUTPUT_ROOT:-$default_root}")
 read -r -a methods <<< "${METHODS:-grpo opsd grpo_opsd sdpo rlsd}"
 for m in "${methods[@]}"; do
-  [[ -f $TABLE2/$m.sh && $m != common ]] || _t2_die "METHODS: no recipe recipes/table2/$m.sh (rows: grpo opsd grpo_opsd sdpo rlsd)"
+  [[ -f $TABLE2/$m.sh && $m != base ]] || _t2_die "METHODS: no recipe recipes/table2/$m.sh (rows: grpo opsd grpo_opsd sdpo rlsd)"
 done
 # every row saves its final checkpoint, which is what gets evaluated
 case $mode in
-  cpu | smoke) export SAVE_FREQ=${SAVE_FREQ:-$steps} ;;
-  *) export SAVE_FREQ=${SAVE_FREQ:-50} ;;
+  cpu | smoke) extra=("trainer.save_freq=${SAVE_FREQ:-$steps}" "${extra[@]}") ;;
+  *) extra=("trainer.save_freq=${SAVE_FREQ:-50}" "${extra[@]}") ;;
 esac
 if [[ $mode == cpu ]]; then
   export ASSETS_DIR=${ASSETS_DIR:-$OUTPUT_ROOT/assets}
@@ -159,9 +161,9 @@ if [[ ${SKIP_BASE:-0} != 1 ]]; then
   else
     say "2. Base LLM: evaluation"
     if [[ $dry_run == 1 ]]; then
-      RUN_NAME=base OUTPUT_DIR=$OUTPUT_ROOT/base/eval bash "$TABLE2/base.sh" "${mode_flag[@]}" --dry-run | grep -v '^#'
+      EXPERIMENT=base OUTPUT_DIR=$OUTPUT_ROOT/base/eval bash "$TABLE2/base.sh" "${mode_flag[@]}" --dry-run | grep -v '^#'
     else
-      RUN_NAME=base OUTPUT_DIR=$OUTPUT_ROOT/base/eval bash "$TABLE2/base.sh" "${mode_flag[@]}" || step_failed "base: evaluation"
+      EXPERIMENT=base OUTPUT_DIR=$OUTPUT_ROOT/base/eval bash "$TABLE2/base.sh" "${mode_flag[@]}" || step_failed "base: evaluation"
     fi
   fi
 fi
@@ -207,9 +209,9 @@ for m in "${methods[@]}"; do
   # evaluate it like the base model
   say "3. $m: evaluation"
   if [[ $dry_run == 1 ]]; then
-    MODEL_PATH=$dir/hf CPU_MODEL_PATH=$dir/hf RUN_NAME=$m OUTPUT_DIR=$dir/eval bash "$TABLE2/base.sh" "${mode_flag[@]}" --dry-run | grep -v '^#\|rlsd_verl.assets'
+    MODEL_PATH=$dir/hf EXPERIMENT=$m OUTPUT_DIR=$dir/eval bash "$TABLE2/base.sh" "${mode_flag[@]}" --dry-run | grep -v '^#\|rlsd_verl.assets'
   else
-    MODEL_PATH=$dir/hf CPU_MODEL_PATH=$dir/hf RUN_NAME=$m OUTPUT_DIR=$dir/eval bash "$TABLE2/base.sh" "${mode_flag[@]}" ||
+    MODEL_PATH=$dir/hf EXPERIMENT=$m OUTPUT_DIR=$dir/eval bash "$TABLE2/base.sh" "${mode_flag[@]}" ||
       step_failed "$m: evaluation"
   fi
 done

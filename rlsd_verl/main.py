@@ -22,7 +22,6 @@ from omegaconf import DictConfig, OmegaConf
 
 from rlsd_verl import plugin
 from rlsd_verl.trainer.estimators import ENTRY_ENV, ESTIMATOR_NAMES
-from rlsd_verl.trainer.guards import check_teacher_setup
 
 PLUGIN_MODULE = "rlsd_verl.plugin"
 
@@ -85,21 +84,6 @@ def check_ray_resources(config: DictConfig) -> None:
         )
 
 
-def check_teacher_token_budget(config: DictConfig, max_hint_tokens: int) -> None:
-    """With dynamic batching, the longest teacher sequence must fit one micro-batch."""
-    rollout = config.actor_rollout_ref.rollout
-    if not rollout.get("log_prob_use_dynamic_bsz", False):
-        return
-    longest = int(config.data.max_prompt_length) + max_hint_tokens + int(config.data.max_response_length)
-    budget = rollout.get("log_prob_max_token_len_per_gpu")
-    if budget is not None and int(budget) < longest:
-        raise ValueError(
-            f"actor_rollout_ref.rollout.log_prob_max_token_len_per_gpu={budget} is below the longest teacher "
-            f"sequence ({longest} = data.max_prompt_length + algorithm.rlsd.max_hint_tokens + "
-            f"data.max_response_length); raise it to at least {longest} or lower algorithm.rlsd.max_hint_tokens."
-        )
-
-
 def prepare(config: DictConfig) -> DictConfig:
     """Everything the driver does before Ray starts; returns the config (mutated in place)."""
     from verl.trainer.ppo.utils import need_critic, need_reference_policy
@@ -116,16 +100,13 @@ def prepare(config: DictConfig) -> DictConfig:
 
     estimator = str(config.algorithm.adv_estimator)
     if estimator in ESTIMATOR_NAMES:
-        from rlsd_verl.algos.config import RLSDConfig
+        from rlsd_verl.config_checks import check_trainer_config
 
         if not config.trainer.use_v1:
             raise ValueError(
                 f"algorithm.adv_estimator={estimator} runs on verl's V1 trainer: remove trainer.use_v1=False."
             )
-        rlsd_cfg = RLSDConfig.from_config(config.algorithm)
-        rlsd_cfg.validate_against_trainer_config(config)
-        check_teacher_setup(config, rlsd_cfg.teacher)
-        check_teacher_token_budget(config, rlsd_cfg.max_hint_tokens)
+        check_trainer_config(config)  # errors, and warnings for departures from the paper's setup
 
     validate_config(
         config=config,

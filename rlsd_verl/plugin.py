@@ -9,7 +9,7 @@ What it registers (all cheap: import paths and small classes):
 
 * the ``cpu`` device platform (:mod:`rlsd_verl.cpu.platform`), and, when the CPU backend is
   on in this process's environment, the CPU patches (:mod:`rlsd_verl.cpu.patches`);
-* the ``hf`` rollout backend (:mod:`rlsd_verl.rollout`);
+* the ``hf`` rollout backend (:mod:`rlsd_verl.cpu.rollout`);
 * fixes for verl 0.9.1 bugs that real runs hit (:mod:`rlsd_verl.verl_fixes`);
 * the advantage-estimator names ``rlsd``, ``opsd``, ``grpo_opsd``, ``sdpo``
   (:mod:`rlsd_verl.trainer.estimators`) and a guard that stops
@@ -35,8 +35,9 @@ _LOADED = False
 
 
 def _register_all() -> None:
-    from rlsd_verl import cpu, rollout, verl_fixes
+    from rlsd_verl import cpu, verl_fixes
     from rlsd_verl.cpu import platform  # noqa: F401  (registers the "cpu" platform)
+    from rlsd_verl.cpu import rollout
     from rlsd_verl.trainer import estimators
 
     verl_fixes.apply()

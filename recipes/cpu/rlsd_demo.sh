@@ -6,6 +6,9 @@
 # multiplier) and the teacher-pass time. The models are random and tiny: scores stay near
 # zero; this is a pipeline demo, not a result.
 #
+# Settings: the `cpu` scale (rlsd_verl/config/scale/cpu.yaml: 4 prompts × 2 rollouts, 256/16
+# tokens, toy reward) with RLSD's λ decaying over 4 steps and the teacher synced every 2 steps.
+#
 # Launch (sets up ./.venv on first use; ~3 minutes on 2 cores, mostly process start-up):
 #   bash recipes/cpu/rlsd_demo.sh
 #   bash recipes/cpu/rlsd_demo.sh trainer.total_training_steps=6 algorithm.rlsd.decay_steps=3
@@ -23,24 +26,16 @@ mkdir -p "$OUT"
 A="$OUT/assets"
 
 export VERL_FILE_LOGGER_ROOT="$OUT/logs"
-"$PY" -m rlsd_verl.main preset=cpu \
-  algorithm.adv_estimator=rlsd \
-  algorithm.rlsd.decay_steps=4 \
-  algorithm.rlsd.sync_interval=2 \
+"$PY" -m rlsd_verl.main +scale=cpu \
+  algorithm.adv_estimator=rlsd algorithm.rlsd.decay_steps=4 algorithm.rlsd.sync_interval=2 \
   data.train_files="$A/data/vl/train.parquet" data.val_files="$A/data/vl/val.parquet" \
-  data.train_batch_size=4 data.max_prompt_length=256 data.max_response_length=16 \
   actor_rollout_ref.model.path="$A/qwen2_5_vl" \
-  actor_rollout_ref.actor.ppo_mini_batch_size=4 actor_rollout_ref.actor.ppo_micro_batch_size_per_gpu=4 \
   actor_rollout_ref.actor.use_kl_loss=False actor_rollout_ref.actor.optim.lr=1e-3 \
-  actor_rollout_ref.rollout.n=2 actor_rollout_ref.rollout.log_prob_micro_batch_size_per_gpu=4 \
-  reward.custom_reward_function.path=pkg://rlsd_verl.assets.toy_reward \
-  reward.custom_reward_function.name=compute_score \
-  trainer.logger='[console,file]' trainer.project_name=rlsd_demo trainer.experiment_name="$EXPERIMENT" \
+  trainer.project_name=rlsd_demo trainer.experiment_name="$EXPERIMENT" \
   trainer.default_local_dir="$OUT/checkpoints/$EXPERIMENT" \
-  trainer.val_before_train=False trainer.test_freq=-1 trainer.save_freq=-1 \
   trainer.total_training_steps=4 \
   "$@"
 
 echo
-echo "== RLSD demo: per-step metrics ($OUT/logs/rlsd_demo/$EXPERIMENT.jsonl) =="
-"$PY" -m rlsd_verl.metrics_table "$OUT/logs/rlsd_demo/$EXPERIMENT.jsonl"
+# the file verl's file logger wrote (VERL_FILE_LOGGER_PATH, when set, wins over the root)
+"$PY" -m rlsd_verl.metrics_table --project rlsd_demo --experiment "$EXPERIMENT"

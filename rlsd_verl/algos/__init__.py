@@ -10,7 +10,7 @@ from rlsd_verl.algos.baselines import (
     compute_sdpo_advantages,
     select_sdpo_demonstrations,
 )
-from rlsd_verl.algos.config import DEFAULT_TEACHER_TEMPLATE, RLSDConfig, load_teacher_template, render_teacher_template
+from rlsd_verl.algos.config import RLSDConfig
 from rlsd_verl.algos.rlsd import RLSD_METRIC_KEYS, compute_rlsd_advantages, rlsd_lambda
 
 __all__ = [
@@ -22,7 +22,4 @@ __all__ = [
     "compute_sdpo_advantages",
     "select_sdpo_demonstrations",
     "RLSDConfig",
-    "DEFAULT_TEACHER_TEMPLATE",
-    "load_teacher_template",
-    "render_teacher_template",
 ]

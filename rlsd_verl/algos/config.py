@@ -2,9 +2,10 @@
 
 Every default is the paper's value (arXiv:2604.03128, §5.1) unless its documentation says
 otherwise. ``RLSDConfig.from_config(cfg.algorithm)`` reads the section out of verl's Hydra config
-(missing keys take the defaults, unknown keys are an error), and
-``RLSDConfig.validate_against_trainer_config(cfg)`` checks the rest of verl's ``ppo_trainer``
-config for settings that would silently break RLSD.
+(missing keys take the defaults, unknown keys are an error). This module holds the dataclass
+only: the teacher templates and their loading live in :mod:`rlsd_verl.teacher.templates`, and the
+checks of the rest of verl's ``ppo_trainer`` config against these settings in
+:mod:`rlsd_verl.config_checks` (run by ``python -m rlsd_verl.main`` before Ray starts).
 
 Only the standard library is imported at module level (``omegaconf`` lazily, when a DictConfig is
 passed), so this module loads anywhere.
@@ -14,38 +15,17 @@ from __future__ import annotations
 
 import math
 import numbers
-import os
-import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 
-__all__ = [
-    "DEFAULT_TEACHER_TEMPLATE",
-    "TEACHER_MODES",
-    "RLSDConfig",
-    "load_teacher_template",
-    "render_teacher_template",
-]
-
-#: The privileged block of the teacher prompt, appended to the end of the student's **own last user
-#: message**: the student's question and its format instruction stay exactly as the student saw
-#: them, and ``{hint}`` is replaced by the reference answer. Wording from the authors' template
-#: ``teacher_hint_self_distill.jinja`` (paper §3.3 in our notes; a commented-out box in the paper's
-#: LaTeX has the same text). The released template also repeats the student's format instruction
-#: after this sentence; here the student's own instruction, earlier in the same message, serves.
-DEFAULT_TEACHER_TEMPLATE = (
-    "\n\nHere is a reference solution:\n{hint}\n\n"
-    "After understanding the reference solution, please try to solve this problem using your own approach below."
+from rlsd_verl.teacher.templates import (
+    DEFAULT_SDPO_TEMPLATE,
+    DEFAULT_TEACHER_TEMPLATE,
+    TEACHER_PROMPTS,
+    load_teacher_template,
 )
 
-#: SDPO's teacher block (the RLSD authors' SDPO baseline, ``sdpo_teacher.jinja``): a successful
-#: sibling rollout as the demonstration, then, when ``sdpo_feedback`` finds one, the shortest
-#: unsuccessful sibling as feedback. ``{hint}`` is the demonstration; ``{feedback}`` is replaced by
-#: :data:`SDPO_FEEDBACK_BLOCK` (or nothing).
-DEFAULT_SDPO_TEMPLATE = (
-    "\n\nCorrect solution:\n{hint}{feedback}\n\nCorrectly solve the original question."
-)
-SDPO_FEEDBACK_BLOCK = "\n\nThe following is feedback from your unsuccessful earlier attempt:\n{attempt}"
+__all__ = ["RLSDConfig", "SDPO_SELECTIONS", "TEACHER_MODES"]
 
 #: Strategies for choosing SDPO's demonstration among several successful siblings.
 SDPO_SELECTIONS = ("first", "random", "shortest")
@@ -53,63 +33,7 @@ SDPO_SELECTIONS = ("first", "random", "shortest")
 #: Accepted values of ``algorithm.rlsd.teacher``.
 TEACHER_MODES = ("sync", "frozen", "live")
 
-_HINT_PLACEHOLDER = "{hint}"
 _PREFIX = "algorithm.rlsd"
-
-
-def load_teacher_template(template: str, key: str = "teacher_template") -> str:
-    """Resolve ``algorithm.rlsd.teacher_template`` to the template text.
-
-    - A string containing ``{hint}`` is the template itself.
-    - ``"@path/to/file"`` reads the file (``~`` expanded; relative to the working directory).
-    - Otherwise, a string naming an existing file reads that file.
-
-    File contents are used verbatim except for one final newline (a text file's terminator, not
-    part of the prompt). The result must contain ``{hint}``.
-
-    Raises:
-        TypeError: ``template`` is not a string.
-        FileNotFoundError: an ``@path`` that does not exist.
-        ValueError: the resolved text has no ``{hint}`` placeholder.
-    """
-    if not isinstance(template, str):
-        raise TypeError(f"{_PREFIX}.{key} must be a string, got {type(template).__name__}")
-    source = "the template string"
-    text = template
-    path = None
-    if template.startswith("@"):
-        path = os.path.expanduser(template[1:])
-        if not os.path.isfile(path):
-            raise FileNotFoundError(
-                f"{_PREFIX}.{key}={template!r} names the file {path!r}, which does not exist; "
-                "give an existing file after '@', or the template text itself (containing {hint})"
-            )
-    elif _HINT_PLACEHOLDER not in template and "\n" not in template and os.path.isfile(os.path.expanduser(template)):
-        path = os.path.expanduser(template)
-    if path is not None:
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
-        if text.endswith("\n"):
-            text = text[:-1]
-        source = f"the file {path!r}"
-    if _HINT_PLACEHOLDER not in text:
-        raise ValueError(
-            f"{_PREFIX}.{key}: {source} has no '{{hint}}' placeholder, so the teacher would never see "
-            "the privileged information; put '{hint}' where the reference answer goes (or pass '@path' to a file "
-            "that contains it)"
-        )
-    return text
-
-
-def render_teacher_template(template: str, hint: str) -> str:
-    """Substitute ``hint`` for every ``{hint}`` in ``template`` (already resolved).
-
-    Plain substitution, not ``str.format``: other braces (LaTeX ``\\boxed{}``, JSON) in the template
-    or in the hint are kept literally.
-    """
-    if not isinstance(hint, str):
-        raise TypeError(f"hint must be a string, got {type(hint).__name__}")
-    return template.replace(_HINT_PLACEHOLDER, hint)
 
 
 def _help(text: str) -> dict:
@@ -126,12 +50,19 @@ class RLSDConfig:
             Peak interpolation weight ``λ`` in ``Â_t = A·((1−λ) + λ·clip(w_t, 1±ε_w))``, in [0, 1].
             Paper: "λ … is initialized at 0.5" to avoid an abrupt switch from uniform credit.
         decay_steps (`int`, *optional*, defaults to `50`):
-            ``λ`` decays linearly to 0 over this many optimizer steps (paper: "over the first 50
-            training steps"; the released script uses 60). After it, RLSD is exactly GRPO.
-            0 keeps ``λ = lambda_init`` for the whole run.
+            ``λ`` decays linearly to 0 over this many **trainer steps** (verl's ``global_steps``: one
+            rollout batch each, however many mini-batches or PPO epochs it is split into; paper:
+            "over the first 50 training steps"; the released script uses 60). After it, RLSD is
+            exactly GRPO. 0 keeps ``λ = lambda_init`` for the whole run.
         warmup_steps (`int`, *optional*, defaults to `0`):
-            Linear ramp of ``λ`` from 0 to ``lambda_init`` before the decay. Paper and released
-            script: 0.
+            Linear ramp of ``λ`` from 0 to ``lambda_init`` before the decay, in trainer steps.
+            Paper and released script: 0.
+        lambda_step_offset (`int`, *optional*, defaults to `0`):
+            The schedule's step for the first update. The update of trainer step ``s`` (verl's
+            ``global_steps``, from 1) uses ``λ(s − 1 + lambda_step_offset)``. 0: the paper's reading,
+            ``λ = lambda_init`` at the first update and 0 from update ``decay_steps + 1`` on. 1: the
+            released code, whose step counter starts at 1, so its first update already uses
+            ``lambda_init·(1 − 1/decay_steps)`` and ``λ`` reaches 0 one update earlier.
 
     Parameters that control the reweighting:
 
@@ -155,10 +86,18 @@ class RLSDConfig:
             "only the final ground-truth answer", which verl rows keep in
             ``reward_model.ground_truth``; e.g. ``"extra_info.reference_solution"`` for a full
             solution (the OPSD setting).
+        teacher_prompt (`str`, *optional*, defaults to `"paper"`):
+            How the teacher prompt is made (:mod:`rlsd_verl.teacher.templates`). ``"paper"``: the
+            student's own messages with ``teacher_template`` appended to the last user message, so the
+            teacher sees exactly the student's context plus ``r``. ``"official"``: the released
+            script's prompt, one user message ``question + reference block + format sentence`` built
+            from the raw question (``extra_info.question``), the student's header and system message
+            dropped (``official_teacher_messages``); ``teacher_template`` is then not used.
         teacher_template (`str`, *optional*, defaults to `DEFAULT_TEACHER_TEMPLATE`):
             Text appended to the student's last user message to make the teacher prompt; must contain
             ``{hint}``. Either the text itself, ``"@path"`` to a file, or an existing file path
-            (see :func:`load_teacher_template`). The default is the authors' wording.
+            (see :func:`rlsd_verl.teacher.templates.load_teacher_template`). The default is the
+            authors' wording. Used with ``teacher_prompt="paper"``.
         max_hint_tokens (`int`, *optional*, defaults to `1024`):
             The hint is truncated to this many tokens before rendering, bounding the teacher prompt.
             Not a paper value (the authors truncate at 12000 tokens, which only matters for long
@@ -191,8 +130,11 @@ class RLSDConfig:
     """
 
     lambda_init: float = field(default=0.5, metadata=_help("Peak λ, in [0, 1]. Paper: 0.5."))
-    decay_steps: int = field(default=50, metadata=_help("Steps of linear λ decay to 0 (0 = constant). Paper: 50."))
-    warmup_steps: int = field(default=0, metadata=_help("Steps of linear λ ramp-up from 0. Paper: 0."))
+    decay_steps: int = field(default=50, metadata=_help("Trainer steps of linear λ decay to 0 (0 = constant). Paper: 50."))
+    warmup_steps: int = field(default=0, metadata=_help("Trainer steps of linear λ ramp-up from 0. Paper: 0."))
+    lambda_step_offset: int = field(
+        default=0, metadata=_help("Schedule step of the first update: 0 (paper) or 1 (released code counts from 1).")
+    )
     clip_eps: float = field(default=0.2, metadata=_help("ε_w, clip half-width on w_t, in [0, 1). Paper: 0.2."))
     teacher: str = field(default="sync", metadata=_help("'sync' | 'frozen' | 'live'. Paper: sync every 10 steps."))
     sync_interval: int = field(
@@ -201,6 +143,10 @@ class RLSDConfig:
     hint_key: str = field(
         default="reward_model.ground_truth",
         metadata=_help("Dotted path of the privileged info in the dataset row. Paper: the ground-truth answer."),
+    )
+    teacher_prompt: str = field(
+        default="paper",
+        metadata=_help("'paper' (student prompt + block) | 'official' (the released script's prompt)."),
     )
     teacher_template: str = field(
         default=DEFAULT_TEACHER_TEMPLATE,
@@ -235,6 +181,9 @@ class RLSDConfig:
             "decay_steps", 0, "it is the length of the λ decay (paper: 50; 0 = constant λ)"
         )
         self.warmup_steps = self._count("warmup_steps", 0, "it is the length of the λ ramp-up (paper: 0)")
+        self.lambda_step_offset = self._count(
+            "lambda_step_offset", 0, "it is the schedule step of the first update (paper: 0; released code: 1)"
+        )
         self.clip_eps = self._real(
             "clip_eps",
             0.0,
@@ -255,6 +204,11 @@ class RLSDConfig:
             raise ValueError(
                 f"{_PREFIX}.hint_key={self.hint_key!r} is not a dotted path into the dataset row; "
                 "use e.g. 'reward_model.ground_truth' or 'extra_info.reference_solution'"
+            )
+        if self.teacher_prompt not in TEACHER_PROMPTS:
+            raise ValueError(
+                f"{_PREFIX}.teacher_prompt={self.teacher_prompt!r} is not one of {TEACHER_PROMPTS}: 'paper' appends "
+                "teacher_template to the student's own prompt, 'official' rebuilds the released script's prompt"
             )
         load_teacher_template(self.teacher_template)  # raises with a message naming the key
         self.max_hint_tokens = self._count("max_hint_tokens", 1, "it is the hint truncation length in tokens")
@@ -355,96 +309,17 @@ class RLSDConfig:
         return load_teacher_template(self.teacher_template)
 
     def lambda_at(self, step: int) -> float:
-        """``λ`` for the update after ``step`` optimizer steps (``rlsd_lambda`` with this config)."""
+        """``λ`` for the update after ``step`` trainer steps (verl's ``global_steps − 1``).
+
+        ``rlsd_lambda(step + lambda_step_offset, lambda_init, decay_steps, warmup_steps)``.
+        """
         from rlsd_verl.algos.rlsd import rlsd_lambda  # lazy: keeps this module free of torch
 
-        return rlsd_lambda(step, self.lambda_init, self.decay_steps, self.warmup_steps)
+        return rlsd_lambda(step + self.lambda_step_offset, self.lambda_init, self.decay_steps, self.warmup_steps)
 
     def needs_teacher(self, step: int) -> bool:
         """Whether the RLSD estimator needs teacher log-probs at ``step`` (False once λ = 0, if skipping)."""
         return not (self.skip_teacher_when_lambda_zero and self.lambda_at(step) == 0.0)
-
-    # -- cross-checks with the rest of verl's config ------------------------------------------
-
-    def validate_against_trainer_config(self, full_cfg) -> list[str]:
-        """Check verl's whole ``ppo_trainer`` config for settings that break or alter RLSD.
-
-        Errors (``ValueError``, naming the flag to change):
-
-        - ``actor_rollout_ref.rollout.n`` missing or ``< 2``: with one rollout per prompt every GRPO
-          advantage is 0, so RLSD (which only rescales ``A``) has nothing to do. Paper: 8.
-        - ``trainer.use_v1=true`` with ``trainer.v1.trainer_mode != "sync"``: the RLSD trainer extends
-          verl's synchronous V1 trainer.
-
-        Warnings (``UserWarning``, also returned): departures from the paper's setup
-        (``algorithm.use_kl_in_reward``, ``actor_rollout_ref.actor.use_kl_loss``,
-        ``actor_rollout_ref.actor.entropy_coeff``, an ``algorithm.adv_estimator`` other than GRPO),
-        and teacher settings that do not do what they say (``teacher="sync"`` with
-        ``sync_interval=1`` is ``"live"``; a ``sync_interval`` >= ``trainer.total_training_steps``
-        never refreshes, i.e. is ``"frozen"``).
-
-        Returns:
-            `list[str]`: the warning messages (empty when the config matches the paper's setup).
-        """
-        from omegaconf import OmegaConf
-
-        cfg = full_cfg if OmegaConf.is_config(full_cfg) else OmegaConf.create(full_cfg)
-
-        def get(key, default=None):
-            return OmegaConf.select(cfg, key, default=default)
-
-        n = get("actor_rollout_ref.rollout.n")
-        if n is None:
-            raise ValueError(
-                "actor_rollout_ref.rollout.n is not set; RLSD needs a group of rollouts per prompt for GRPO's "
-                "advantage: set actor_rollout_ref.rollout.n >= 2 (paper: 8)"
-            )
-        if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 2:
-            raise ValueError(
-                f"actor_rollout_ref.rollout.n={n!r}: with fewer than 2 rollouts per prompt every GRPO advantage is 0 "
-                "and RLSD, which only rescales it, has no signal; set actor_rollout_ref.rollout.n >= 2 (paper: 8)"
-            )
-        if get("trainer.use_v1", False):
-            mode = get("trainer.v1.trainer_mode", "sync")
-            if mode != "sync":
-                raise ValueError(
-                    f"trainer.v1.trainer_mode={mode!r}: the RLSD trainer extends verl's synchronous V1 trainer; "
-                    "set trainer.v1.trainer_mode=sync"
-                )
-
-        messages = []
-        if get("algorithm.use_kl_in_reward", False):
-            messages.append(
-                "algorithm.use_kl_in_reward=true: the paper omits every KL term; set algorithm.use_kl_in_reward=false "
-                "to reproduce it"
-            )
-        if get("actor_rollout_ref.actor.use_kl_loss", False):
-            messages.append(
-                "actor_rollout_ref.actor.use_kl_loss=true: the paper omits the KL loss; set "
-                "actor_rollout_ref.actor.use_kl_loss=false to reproduce it"
-            )
-        entropy_coeff = get("actor_rollout_ref.actor.entropy_coeff", 0)
-        if entropy_coeff:
-            messages.append(
-                f"actor_rollout_ref.actor.entropy_coeff={entropy_coeff}: the paper omits the entropy loss; set "
-                "actor_rollout_ref.actor.entropy_coeff=0 to reproduce it"
-            )
-        if self.teacher == "sync":
-            if self.sync_interval == 1:
-                messages.append(
-                    f"{_PREFIX}.sync_interval=1 refreshes the teacher every step, which is {_PREFIX}.teacher=live "
-                    "plus a weight copy per step; use teacher=live, or the paper's sync_interval=10"
-                )
-            total = get("trainer.total_training_steps")
-            if isinstance(total, numbers.Integral) and not isinstance(total, bool) and 0 < total <= self.sync_interval:
-                messages.append(
-                    f"{_PREFIX}.sync_interval={self.sync_interval} >= trainer.total_training_steps={total}: the "
-                    f"teacher is never refreshed, which is {_PREFIX}.teacher=frozen; lower sync_interval (paper: 10) "
-                    "or set teacher=frozen"
-                )
-        for message in messages:
-            warnings.warn(message, UserWarning, stacklevel=2)
-        return messages
 
 
 def _to_container(cfg):

@@ -63,6 +63,7 @@ RLSD_METRIC_KEYS = (
     "rlsd/clip_frac",
     "rlsd/adv_abs_mean_before",
     "rlsd/adv_abs_mean_after",
+    "rlsd/adv_mean_after",
     "rlsd/multiplier_mean",
 )
 
@@ -157,6 +158,8 @@ def compute_rlsd_advantages(
         "rlsd/clip_frac": clip_low + clip_high,
         "rlsd/adv_abs_mean_before": masked_mean(adv.abs(), valid, count),
         "rlsd/adv_abs_mean_after": masked_mean(rlsd_adv.abs(), valid, count),
+        # signed token mean of Â: what verl's critic/advantages/mean reports when Â reaches the loss
+        "rlsd/adv_mean_after": masked_mean(rlsd_adv, valid, count),
         "rlsd/multiplier_mean": masked_mean(multiplier, valid, count),
     }
     return rlsd_adv, metrics
@@ -173,7 +176,8 @@ def _check_count(name: str, value) -> int:
 def rlsd_lambda(step: int, lambda_init: float = 0.5, decay_steps: int = 50, warmup_steps: int = 0) -> float:
     r"""The RLSD interpolation weight ``λ`` for an update, linear warm-up then linear decay.
 
-    ``step`` is the number of optimizer steps already taken (0 for the first update)::
+    ``step`` is the number of trainer steps already taken (verl's ``global_steps − 1``: 0 for the first
+    update; one step per rollout batch, however many mini-batches or PPO epochs it is split into)::
 
         λ(step) = lambda_init · step / warmup_steps                               if step < warmup_steps
         λ(step) = lambda_init · max(0, 1 − (step − warmup_steps) / decay_steps)   otherwise
@@ -185,7 +189,7 @@ def rlsd_lambda(step: int, lambda_init: float = 0.5, decay_steps: int = 50, warm
     from 1, so its first update already uses ``0.5·(1 − 1/D)``; its script also uses ``D = 60``.)
 
     Args:
-        step (`int`): optimizer steps already taken, ``>= 0``.
+        step (`int`): trainer steps already taken, ``>= 0``.
         lambda_init (`float`, *optional*, defaults to `0.5`): peak ``λ``, in [0, 1].
         decay_steps (`int`, *optional*, defaults to `50`): length of the linear decay to 0, ``>= 0``;
             0 keeps ``λ = lambda_init`` forever after the warm-up.

@@ -10,7 +10,8 @@ Pieces:
 
 * :mod:`rlsd_verl.cpu.platform` — verl platform ``cpu`` (gloo, ``torch.device("cpu")``).
 * :mod:`rlsd_verl.cpu.patches` — the three accelerator assumptions of verl 0.9.1.
-* :mod:`rlsd_verl.rollout.hf_rollout` — ``rollout.name=hf`` (Hugging Face ``generate``).
+* :mod:`rlsd_verl.cpu.hf_rollout` — ``rollout.name=hf`` (Hugging Face ``generate``), registered
+  by :mod:`rlsd_verl.cpu.rollout`.
 """
 
 from __future__ import annotations

@@ -17,30 +17,22 @@ PROJECT = "tiny"
 
 
 def tiny_run_overrides(model_dir: str, train: str, val: str, out_dir: Path, experiment: str) -> list[str]:
-    """Hydra overrides for a run of the tiny models on the CPU backend (4 prompts × 2 rollouts)."""
+    """Hydra overrides for a run of the tiny models on the CPU backend.
+
+    The sizes (4 prompts × 2 rollouts, 256/16 tokens, toy reward, 2 steps) are the ``cpu`` scale,
+    ``rlsd_verl/config/scale/cpu.yaml``; this adds the paths, a learning rate large enough to move
+    the tiny model's weights visibly, and the run's names.
+    """
     return [
-        "preset=cpu",
+        "+scale=cpu",
         f"data.train_files={train}",
         f"data.val_files={val}",
-        "data.train_batch_size=4",
-        "data.max_prompt_length=256",
-        "data.max_response_length=16",
         f"actor_rollout_ref.model.path={model_dir}",
-        "actor_rollout_ref.actor.ppo_mini_batch_size=4",
-        "actor_rollout_ref.actor.ppo_micro_batch_size_per_gpu=4",
         "actor_rollout_ref.actor.use_kl_loss=False",
         "actor_rollout_ref.actor.optim.lr=1e-3",
-        "actor_rollout_ref.rollout.n=2",
-        "actor_rollout_ref.rollout.log_prob_micro_batch_size_per_gpu=4",
-        "reward.custom_reward_function.path=pkg://rlsd_verl.assets.toy_reward",
-        "reward.custom_reward_function.name=compute_score",
-        "trainer.logger=[console,file]",
         f"trainer.project_name={PROJECT}",
         f"trainer.experiment_name={experiment}",
         f"trainer.default_local_dir={Path(out_dir) / 'ckpt'}",
-        "trainer.val_before_train=False",
-        "trainer.save_freq=-1",
-        "trainer.test_freq=-1",
     ]
 
 
@@ -78,6 +70,7 @@ def run_main(out_dir: Path, experiment: str, overrides: list[str], timeout: int 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, VERL_FILE_LOGGER_ROOT=str(out_dir / "logs"), PYTHONUNBUFFERED="1")
+    env.pop("VERL_FILE_LOGGER_PATH", None)  # it would send every run's metrics to one file
     log_path = out_dir / f"{experiment}.log"
     with open(log_path, "w") as log:
         proc = subprocess.run(

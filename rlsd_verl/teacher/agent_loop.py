@@ -79,6 +79,7 @@ def make_prompt_builder(config, tokenizer, processor, dataset_cls=None):
         max_hint_tokens=rlsd.max_hint_tokens,
         prompt_budget=int(config.data.max_prompt_length) + rlsd.max_hint_tokens,
         dataset_cls=dataset_cls,
+        prompt_style=rlsd.teacher_prompt,
     ), rlsd.hint_key
 
 
@@ -114,6 +115,7 @@ class _RLSDAgentLoopWorker(AgentLoopWorkerTQ.__ray_actor_class__):
                 student_prompt_ids=list(output.prompt_ids),
                 images=mm.get("images"),
                 videos=mm.get("videos"),
+                question=(kwargs.get("extra_info") or {}).get("question"),
             )
             cached = (torch.tensor(built.prompt_ids, dtype=torch.int64), teacher_info_row(built))
             self._teacher_cache[uid] = cached  # no await above: siblings cannot race this

@@ -31,7 +31,7 @@ from typing import Any, Optional
 
 import torch
 
-from rlsd_verl.algos.config import render_teacher_template
+from rlsd_verl.teacher.templates import official_teacher_messages, render_teacher_template
 
 
 def lookup_hint(row: dict, hint_key: str) -> str:
@@ -169,6 +169,9 @@ class TeacherPromptBuilder:
     max_hint_tokens: int
     prompt_budget: int
     dataset_cls: Any = None
+    #: ``paper``: the template appended to the student's last user turn; ``official``: the released
+    #: script's single user message (question + reference block + format sentence, no header)
+    prompt_style: str = "paper"
     _builder: Any = field(default=None, repr=False)
     _media: tuple = field(default=(), repr=False)
 
@@ -255,13 +258,15 @@ class TeacherPromptBuilder:
         student_prompt_ids: Optional[list[int]] = None,
         images: Optional[list] = None,
         videos: Optional[list] = None,
+        question: Optional[str] = None,
     ) -> TeacherPrompt:
         """Teacher prompt ids for one row; the hint is cut to fit, never raising on length.
 
         ``template`` overrides the builder's template for this row (SDPO's per-row block).
         ``student_prompt_ids`` (the ids the student was prompted with) turn on the fast VL path
         after :meth:`fast_path_matches` has checked it on this row; ``images``/``videos`` are
-        the student's already processed media, used if the processor has to run.
+        the student's already processed media, used if the processor has to run. ``question`` (the
+        row's raw question, ``extra_info.question``) is used by ``prompt_style="official"``.
         """
         template = self.template if template is None else template
         raw_prompt = list(raw_prompt)
@@ -275,8 +280,13 @@ class TeacherPromptBuilder:
         if len(hint_ids) > self.max_hint_tokens:
             hint, truncated = self._cut(hint, self.max_hint_tokens), True
             hint_ids = hint_ids[: self.max_hint_tokens]
+        def messages_for(hint: str) -> list[dict]:
+            if self.prompt_style == "official" and template is self.template:
+                return official_teacher_messages(raw_prompt, question, hint)
+            return privileged_messages(raw_prompt, render_teacher_template(template, hint))
+
         for _ in range(4):
-            messages = privileged_messages(raw_prompt, render_teacher_template(template, hint))
+            messages = messages_for(hint)
             ids, images, videos, fast = self.render(messages, **kw)
             kw.update(images=images, videos=videos)
             overflow = len(ids) - self.prompt_budget
@@ -286,8 +296,7 @@ class TeacherPromptBuilder:
             hint, truncated = self._cut(hint, keep), True
             hint_ids = hint_ids[:keep]
         # still over budget after the cuts: drop the hint entirely (never crash a step)
-        messages = privileged_messages(raw_prompt, render_teacher_template(template, ""))
-        ids, images, videos, fast = self.render(messages, **kw)
+        ids, images, videos, fast = self.render(messages_for(""), **kw)
         return TeacherPrompt(ids, True, 0, images, videos, fast)
 
 

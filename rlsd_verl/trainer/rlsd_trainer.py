@@ -50,10 +50,11 @@ from verl.utils.debug import marked_timer
 from verl.utils.seqlen_balancing import calculate_workload, get_seqlen_balanced_partitions, log_seqlen_unbalance
 
 from rlsd_verl.algos.baselines import select_sdpo_demonstrations
-from rlsd_verl.algos.config import SDPO_FEEDBACK_BLOCK, RLSDConfig, load_teacher_template
+from rlsd_verl.algos.config import RLSDConfig
 from rlsd_verl.algos.token_advantage import aggregate_row_stats, token_advantages
 from rlsd_verl.teacher.agent_loop import TEACHER_INFO_FIELD, TEACHER_PROMPT_FIELD, teacher_info_row
 from rlsd_verl.teacher.inputs import TeacherPromptBuilder
+from rlsd_verl.teacher.templates import SDPO_FEEDBACK_BLOCK, load_teacher_template
 from rlsd_verl.trainer import estimators
 
 logger = logging.getLogger(__name__)

@@ -4,7 +4,7 @@ RLSD's teacher is the policy itself, conditioned on privileged information. Its 
 (``algorithm.rlsd.teacher``):
 
 * ``sync`` (the paper's): a frozen copy of the actor, re-copied from the actor every
-  ``sync_interval`` optimizer steps;
+  ``sync_interval`` trainer steps;
 * ``frozen``: the initial weights θ₀ forever (the copy is never refreshed);
 * ``live``: the actor's current weights; no copy is held.
 

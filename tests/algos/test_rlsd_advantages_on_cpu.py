@@ -110,6 +110,7 @@ def test_metrics_match_numpy(batch):
         "rlsd/clip_frac": (w < 1 - eps).mean() + (w > 1 + eps).mean(),
         "rlsd/adv_abs_mean_before": np.abs(a).mean(),
         "rlsd/adv_abs_mean_after": np.abs(a * mult).mean(),
+        "rlsd/adv_mean_after": (a * mult).mean(),
         "rlsd/multiplier_mean": mult.mean(),
     }
     for key, value in expected.items():

@@ -6,7 +6,7 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from rlsd_verl.algos.config import DEFAULT_TEACHER_TEMPLATE
+from rlsd_verl.teacher.templates import DEFAULT_TEACHER_TEMPLATE
 from rlsd_verl.teacher.inputs import TeacherPromptBuilder, lookup_hint, privileged_messages, teacher_position_ids
 
 
@@ -150,3 +150,18 @@ def test_fast_path_refuses_a_prompt_it_cannot_reproduce(tiny_models, synthetic):
     built = builder.build(raw, "7", student_prompt_ids=tampered)
     assert not built.fast_path  # fell back to the processor, still correct
     assert built.prompt_ids == builder.build(raw, "7").prompt_ids
+
+
+def test_official_prompt_style_renders_the_released_message_on_both_paths(tiny_models, synthetic):
+    tok, proc, cfg, ds = _dataset(tiny_models["qwen2_5_vl"], synthetic["vl"][0])
+    row = ds[0]
+    raw, question = row["raw_prompt"], row["extra_info"]["question"]
+    student = _builder(tok, proc, cfg, "qwen2_5_vl", template="{hint}").build(raw, "").prompt_ids
+    builder = TeacherPromptBuilder(tok, proc, cfg, "qwen2_5_vl", DEFAULT_TEACHER_TEMPLATE, 64, 512, prompt_style="official")
+    slow = builder.build(raw, "7", question=question)
+    fast = builder.build(raw, "7", question=question, student_prompt_ids=student)
+    assert fast.fast_path and not slow.fast_path and fast.prompt_ids == slow.prompt_ids
+    text = tok.decode(fast.prompt_ids)
+    assert "Here is a reference solution:\n7" in text and "After understanding the reference solution" in text
+    pad = tok.convert_tokens_to_ids("<|image_pad|>")
+    assert fast.prompt_ids.count(pad) == student.count(pad) > 0

@@ -73,7 +73,7 @@ def test_entry_config_defaults_equal_rlsd_config_defaults():
 
 
 def test_plugin_failure_is_loud(monkeypatch, caplog):
-    import rlsd_verl.rollout as rollout
+    import rlsd_verl.cpu.rollout as rollout
 
     def broken():
         raise ImportError("simulated broken dependency")

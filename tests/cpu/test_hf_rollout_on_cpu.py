@@ -8,7 +8,7 @@ import pytest
 import torch
 from verl.workers.config import HFModelConfig, RolloutConfig
 
-from rlsd_verl.rollout.hf_rollout import HFRolloutServer
+from rlsd_verl.cpu.hf_rollout import HFRolloutServer
 
 SAMPLING = {"temperature": 1.0, "top_p": 1.0, "top_k": -1, "repetition_penalty": 1.0, "logprobs": True}
 
