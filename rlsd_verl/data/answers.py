@@ -116,7 +116,7 @@ NO_CORRECT_ANSWER = "No correct answer"
 def _split_strict(src: str) -> list[str] | None:
     """``A. x;B. y;C. z`` split at ``;`` markers; None unless the letters run A, B, C, ... exactly."""
     matches = list(_LETTERED_SPLIT.finditer(src))
-    if not matches or matches[0].start() != 0:
+    if len(matches) < 2 or matches[0].start() != 0:
         return None
     if [m.group(1) for m in matches] != [chr(65 + i) for i in range(len(matches))]:
         return None
@@ -212,6 +212,44 @@ def options_from_text(text: str) -> list[str] | None:
     if letters != [chr(65 + i) for i in range(len(letters))]:
         return None
     return [found[letter] for letter in letters]
+
+
+_INLINE_A = re.compile(r"(?:^|(?<=[\s(:：;]))A\s*[.．:：)]")
+
+
+def inline_options(text: str) -> list[str] | None:
+    """Options written on one line inside a question (``Choices: A.256; B.512; C.944``), or None.
+
+    Tries each ``A.`` marker from the last one back and reads A., B., C., ... in turn to the end of
+    that line (the sequential reader of :func:`parse_lettered_options`); at least two options.
+    """
+    for m in reversed(list(_INLINE_A.finditer(text))):
+        line_end = text.find("\n", m.start())
+        segment = text[m.start(): line_end if line_end >= 0 else len(text)]
+        found = _split_strict(segment) or (_split_sequential(segment) or (None, None))[0]
+        if found and len(found) >= 2 and all(found):
+            return [o.rstrip(".;,").strip() or o for o in found]
+    return None
+
+
+_PART_SPLIT = re.compile(r"\s{2,}|\n|\t")
+
+
+def gold_parts(answer: str) -> list[str]:
+    """The parts of a multi-part gold (``'2     4:1'`` -> ``['2', '4:1']``: answers to several
+    sub-questions, separated by runs of whitespace or new lines); a single answer gives one part."""
+    return [p for p in _PART_SPLIT.split(answer.strip()) if p.strip()]
+
+
+def option_index_of_content(gold: str, options: list[str]) -> int | None:
+    """Index of the one option whose text equals ``gold`` (case, spacing, ``$`` and a final period
+    ignored); None when none or several do."""
+    def norm(x: str) -> str:
+        return re.sub(r"\s+", " ", x.replace("$", "")).strip().rstrip(".").strip().lower()
+
+    g = norm(gold)
+    hits = [i for i, o in enumerate(options) if norm(o) == g]
+    return hits[0] if len(hits) == 1 else None
 
 
 _NUMBER = re.compile(
