@@ -103,7 +103,10 @@ CASES = [
     (GEO, "<think>..</think> \\boxed{\\sqrt{27}}", "3\\sqrt{3}", {}, 1.0, None),
     (GEO, "\\boxed{\\frac{\\frac{1}{2}}{3}}", "\\frac{1}{6}", {}, 1.0, "\\frac{\\frac{1}{2}}{3}"),  # nested braces
     (GEO, "\\boxed{5} then later \\boxed{7}", "7", {}, 1.0, "7"),  # the last box counts
-    (GEO, "\\boxed{7} and a truncated \\boxed{8", "7", {}, 1.0, "7"),  # unclosed box skipped
+    # the last \boxed{ is unclosed: its content is the final answer (MathVision's official reading)
+    (GEO, "\\boxed{7} and a truncated \\boxed{8", "7", {}, 0.0, "8"),
+    (GEO, "\\boxed{7} and a truncated \\boxed{8", "8", {}, 1.0, "8"),
+    (GEO, "so x = \\boxed{7} and then \\boxed{\\frac{1}{", "7", {}, 0.0, None),  # a cut-off final box: 7 is not final
     (MMFR, "<answer>0.5</answer>", "\\frac{1}{2}", ff(), 1.0, None),  # fraction vs decimal
     (MMFR, "<answer>1/3</answer>", "0.333", ff(), 0.0, None),  # strict outside MMMU/MathVision
     (MMFR, "<answer>60^\\circ</answer>", "60", ff(), 1.0, None),
