@@ -109,7 +109,7 @@ def _iter_json(path: str, name: str) -> Iterator[tuple[str, dict]]:
     if isinstance(data, dict) and isinstance(data.get("data"), list):
         data = data["data"]
     elif isinstance(data, dict) and data and all(isinstance(v, dict) for v in data.values()):
-        data = list(data.values())  # {id: record} (e.g. MathVista's annot_testmini.json)
+        data = list(data.values())  # {id: record} (e.g. MathVista's data/testmini.json, keyed by pid)
     if not isinstance(data, list):
         raise InputError(f"{path}: expected a JSON list of records")
     for i, row in enumerate(data):
