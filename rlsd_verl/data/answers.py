@@ -111,6 +111,7 @@ _LETTERED_SPLIT = re.compile(r"(?:^|;)\s*([A-Z])\s*[.．:：]\s*")
 _MARKER = r"(?:^|(?<=[;\s]))\s*{letter}\s*[.．:：](?!\s*(?:;|$))\s*"
 _STRAY_SEMICOLON = re.compile(r";(?=[A-Z][.．])")
 NO_CORRECT_ANSWER = "No correct answer"
+_LATE_NO_CORRECT = re.compile(_MARKER.format(letter="([A-Z])") + re.escape(NO_CORRECT_ANSWER) + r"\W*$")
 
 
 def _split_strict(src: str) -> list[str] | None:
@@ -137,7 +138,7 @@ def _split_sequential(src: str) -> tuple[list[str], dict[str, str]] | None:
         nxt = chr(65 + len(starts))
         m = re.compile(_MARKER.format(letter=nxt)).search(src, ends[-1])
         if m is None:
-            late = re.compile(_MARKER.format(letter="([A-Z])") + re.escape(NO_CORRECT_ANSWER) + r"\W*$").search(src, ends[-1])
+            late = _LATE_NO_CORRECT.search(src, ends[-1])
             if late is None or late.group(1) <= nxt:
                 break
             relabel[late.group(1)] = nxt

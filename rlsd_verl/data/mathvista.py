@@ -125,7 +125,8 @@ def convert_row(raw: dict, where: str, ctx: BuildContext, *, split: str, prompt_
 
 
 SPEC = DatasetSpec(
-    name="mathvista", description="MathVista (AI4Math/MathVista) testmini -> verl parquet (mathvista_testmini.parquet).",
+    name="mathvista",
+    description="MathVista (AI4Math/MathVista) testmini -> verl parquet (mathvista_testmini.parquet).",
     repo_id=REPO_ID, splits=SPLITS, default_split="testmini", convert=convert_row, expected=EXPECTED,
     json_names=JSON_NAMES, split_note="test has no public answers")
 

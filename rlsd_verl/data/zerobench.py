@@ -69,7 +69,8 @@ def convert_row(raw: dict, where: str, ctx: BuildContext, *, split: str, prompt_
 
 
 SPEC = DatasetSpec(
-    name="zerobench", description="ZeroBench (jonathan-roberts1/zerobench) -> verl parquet (zerobench_<split>.parquet).",
+    name="zerobench",
+    description="ZeroBench (jonathan-roberts1/zerobench) -> verl parquet (zerobench_<split>.parquet).",
     repo_id=REPO_ID, splits=SPLITS, default_split="zerobench", convert=convert_row, expected=EXPECTED,
     json_names=JSON_NAMES, aliases=ALIASES)
 
