@@ -41,7 +41,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from rlsd_verl.eval._io import atomic_write_bytes, atomic_write_text
+from rlsd_verl.utils.io import atomic_write_bytes, atomic_write_text, read_jsonl
 from rlsd_verl.rewards.scoring import benchmark_of
 
 EVAL_SCHEMA = "rlsd_verl.eval/v1"
@@ -110,13 +110,11 @@ class Run:
 
 
 def _first_json_line(path: str):
-    with open(path, encoding="utf-8", errors="replace") as f:
-        for line in f:
-            if line.strip():
-                try:
-                    return json.loads(line)
-                except json.JSONDecodeError:
-                    return None
+    try:
+        for _, obj in read_jsonl(path):
+            return obj
+    except (ValueError, UnicodeDecodeError):
+        return None
     return None
 
 
@@ -128,21 +126,18 @@ def is_metric_log(path: str) -> bool:
 def read_metric_log(path: str) -> MetricLog:
     """Parse a ``file``-logger JSONL; numeric values only (NaN/None skipped)."""
     log = MetricLog(path)
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            if not line.strip():
+    try:
+        records = list(read_jsonl(path))
+    except ValueError as e:
+        raise ReportError(str(e)) from None
+    for lineno, rec in records:
+        if not isinstance(rec.get("data"), dict) or not isinstance(rec.get("step"), int):
+            raise ReportError(f"{path}:{lineno}: expected {{'step': int, 'data': {{...}}}} (verl file logger)")
+        step = rec["step"]
+        for key, val in rec["data"].items():
+            if isinstance(val, bool) or not isinstance(val, (int, float)) or not math.isfinite(val):
                 continue
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise ReportError(f"{path}:{lineno}: not valid JSON ({e.msg})") from None
-            if not isinstance(rec, dict) or not isinstance(rec.get("data"), dict) or not isinstance(rec.get("step"), int):
-                raise ReportError(f"{path}:{lineno}: expected {{'step': int, 'data': {{...}}}} (verl file logger)")
-            step = rec["step"]
-            for key, val in rec["data"].items():
-                if isinstance(val, bool) or not isinstance(val, (int, float)) or not math.isfinite(val):
-                    continue
-                log.series.setdefault(key, []).append((step, float(val)))
+            log.series.setdefault(key, []).append((step, float(val)))
     return log
 
 

@@ -6,12 +6,13 @@ subprocess launcher, and a reader of verl's ``file``-logger metrics.
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+
+from rlsd_verl.utils.io import read_jsonl
 
 PROJECT = "tiny"
 
@@ -40,10 +41,8 @@ def read_step_metrics(path: Path) -> dict[int, dict]:
     """step → metrics of a ``file``-logger JSONL (a step logged twice is merged)."""
     merged: dict[int, dict] = {}
     if Path(path).exists():
-        for line in Path(path).read_text().splitlines():
-            if line.strip():
-                rec = json.loads(line)
-                merged.setdefault(int(rec["step"]), {}).update(rec["data"])
+        for _, rec in read_jsonl(path):
+            merged.setdefault(int(rec["step"]), {}).update(rec["data"])
     return merged
 
 

@@ -106,27 +106,90 @@ def letter_of(answer: str) -> str | None:
 
 
 _LETTERED_SPLIT = re.compile(r"(?:^|;)\s*([A-Z])\s*[.．:：]\s*")
+# A marker "X." that starts an option: at the start, or after ";" / whitespace, followed by text
+# (not by ";" or the end: "point ;O.;B. ..." has the letter O inside option A's text).
+_MARKER = r"(?:^|(?<=[;\s]))\s*{letter}\s*[.．:：](?!\s*(?:;|$))\s*"
+_STRAY_SEMICOLON = re.compile(r";(?=[A-Z][.．])")
+NO_CORRECT_ANSWER = "No correct answer"
+_LATE_NO_CORRECT = re.compile(_MARKER.format(letter="([A-Z])") + re.escape(NO_CORRECT_ANSWER) + r"\W*$")
 
 
-def parse_lettered_options(text: str, what: str) -> list[str]:
+def _split_strict(src: str) -> list[str] | None:
+    """``A. x;B. y;C. z`` split at ``;`` markers; None unless the letters run A, B, C, ... exactly."""
+    matches = list(_LETTERED_SPLIT.finditer(src))
+    if len(matches) < 2 or matches[0].start() != 0:
+        return None
+    if [m.group(1) for m in matches] != [chr(65 + i) for i in range(len(matches))]:
+        return None
+    return [src[m.end():(matches[i + 1].start() if i + 1 < len(matches) else len(src))].strip().rstrip(";").strip()
+            for i, m in enumerate(matches)]
+
+
+def _split_sequential(src: str) -> tuple[list[str], dict[str, str]] | None:
+    """Find A., then the first B. after it, then C., ... (markers after ``;`` or a space, followed by
+    text). A last ``X. No correct answer`` whose letter skips ahead (``C. No.; F. No correct answer``)
+    is taken as the next option. Returns the option texts and ``{source letter: our letter}`` for
+    relabelled options, or None."""
+    first = re.compile(_MARKER.format(letter="A")).match(src)
+    if not first:
+        return None
+    starts, ends, relabel = [0], [first.end()], {}
+    while True:
+        nxt = chr(65 + len(starts))
+        m = re.compile(_MARKER.format(letter=nxt)).search(src, ends[-1])
+        if m is None:
+            late = _LATE_NO_CORRECT.search(src, ends[-1])
+            if late is None or late.group(1) <= nxt:
+                break
+            relabel[late.group(1)] = nxt
+            starts.append(late.start())
+            ends.append(late.end() - len(late.group(0)) + late.group(0).index(NO_CORRECT_ANSWER))
+            break
+        starts.append(m.start())
+        ends.append(m.end())
+    if len(starts) < 2:
+        return None
+    texts = [src[ends[i]:(starts[i + 1] if i + 1 < len(starts) else len(src))] for i in range(len(starts))]
+    return [t.strip().rstrip(";").strip() for t in texts], relabel
+
+
+def parse_lettered_options(text: str, what: str, *, repairs: list | None = None) -> list[str]:
     """``"A. 200.96;B. 3215.36;C. 6280;D. 32; E. No correct answer"`` -> the five option texts.
 
-    Letters must run A, B, C, ... without gaps; ``ValueError`` naming ``what`` otherwise.
+    The plain ``;``-separated form is read first. Real We-Math strings that break it are read by
+    looking for A., B., C., ... in turn: a ``;`` inside an option's text (``point ;O.`` - the release
+    put a ``;`` before a capital letter and a period; it is removed: ``point O.``), options run together
+    (``A. 45° B. 60° ;C. 120°``) and a final "No correct answer" option whose letter skips ahead
+    (``C. No.; F. No correct answer`` -> it becomes option D). Each repair is appended to ``repairs``
+    (``"stray_semicolon"``, ``"sequential_markers"``, ``"relabelled:F->D"``). ``ValueError`` naming
+    ``what`` when no option list can be read.
     """
     if not isinstance(text, str) or not text.strip():
         raise ValueError(f"{what}: empty option string")
-    matches = list(_LETTERED_SPLIT.finditer(text.strip()))
-    if not matches or matches[0].start() != 0:
-        raise ValueError(f"{what}: option string does not start with 'A.': {text!r:.120}")
-    letters = [m.group(1) for m in matches]
-    if letters != [chr(65 + i) for i in range(len(letters))]:
-        raise ValueError(f"{what}: option letters {letters} are not A, B, C, ... in order: {text!r:.120}")
     src = text.strip()
-    opts = []
-    for i, m in enumerate(matches):
-        end = matches[i + 1].start() if i + 1 < len(matches) else len(src)
-        opts.append(src[m.end():end].strip().rstrip(";").strip())
-    return opts
+    opts = _split_strict(src)
+    if opts is None:
+        found = _split_sequential(src)
+        if found is None:
+            raise ValueError(f"{what}: cannot read lettered options 'A. ...; B. ...' from {text!r:.160}")
+        opts, relabel = found
+        if repairs is not None:
+            repairs.append("sequential_markers")
+            repairs.extend(f"relabelled:{a}->{b}" for a, b in relabel.items())
+    fixed = [_STRAY_SEMICOLON.sub("", o) for o in opts]
+    if fixed != opts and repairs is not None:
+        repairs.append("stray_semicolon")
+    if any(not o for o in fixed):
+        raise ValueError(f"{what}: an option is empty in {text!r:.160}")
+    return fixed
+
+
+def relabelled_letter(repairs: list, letter: str) -> str:
+    """The letter an answer refers to after :func:`parse_lettered_options` relabelled its options."""
+    for r in repairs:
+        if r.startswith("relabelled:") and r[len("relabelled:")] == letter:
+            return r.split("->")[1]
+    return letter
 
 
 _OPTION_LINE = re.compile(r"^\s*(?:\(([A-J])\)|([A-J])[.．:：)])\s*(.*?)\s*$")
@@ -150,6 +213,44 @@ def options_from_text(text: str) -> list[str] | None:
     if letters != [chr(65 + i) for i in range(len(letters))]:
         return None
     return [found[letter] for letter in letters]
+
+
+_INLINE_A = re.compile(r"(?:^|(?<=[\s(:：;]))A\s*[.．:：)]")
+
+
+def inline_options(text: str) -> list[str] | None:
+    """Options written on one line inside a question (``Choices: A.256; B.512; C.944``), or None.
+
+    Tries each ``A.`` marker from the last one back and reads A., B., C., ... in turn to the end of
+    that line (the sequential reader of :func:`parse_lettered_options`); at least two options.
+    """
+    for m in reversed(list(_INLINE_A.finditer(text))):
+        line_end = text.find("\n", m.start())
+        segment = text[m.start(): line_end if line_end >= 0 else len(text)]
+        found = _split_strict(segment) or (_split_sequential(segment) or (None, None))[0]
+        if found and len(found) >= 2 and all(found):
+            return [o.rstrip(".;,").strip() or o for o in found]
+    return None
+
+
+_PART_SPLIT = re.compile(r"\s{2,}|\n|\t")
+
+
+def gold_parts(answer: str) -> list[str]:
+    """The parts of a multi-part gold (``'2     4:1'`` -> ``['2', '4:1']``: answers to several
+    sub-questions, separated by runs of whitespace or new lines); a single answer gives one part."""
+    return [p for p in _PART_SPLIT.split(answer.strip()) if p.strip()]
+
+
+def option_index_of_content(gold: str, options: list[str]) -> int | None:
+    """Index of the one option whose text equals ``gold`` (case, spacing, ``$`` and a final period
+    ignored); None when none or several do."""
+    def norm(x: str) -> str:
+        return re.sub(r"\s+", " ", x.replace("$", "")).strip().rstrip(".").strip().lower()
+
+    g = norm(gold)
+    hits = [i for i, o in enumerate(options) if norm(o) == g]
+    return hits[0] if len(hits) == 1 else None
 
 
 _NUMBER = re.compile(

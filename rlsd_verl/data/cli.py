@@ -69,3 +69,13 @@ def run(build: Callable[..., dict], kwargs: dict) -> int:
     print(json.dumps({k: summary[k] for k in ("rows", "multiple_choice", "free_form", "images", "dropped",
                                                "skipped_bad", "count_check")}))
     return 0
+
+
+def spec_parser(spec) -> argparse.ArgumentParser:
+    """The common parser for one :class:`~rlsd_verl.data.build.DatasetSpec` (its splits and aliases)."""
+    return base_parser(spec.description, list(spec.splits) + sorted(spec.aliases), spec.default_split)
+
+
+def main_for(spec, build: Callable[..., dict], argv=None) -> int:
+    """``main()`` of a builder that takes only the common flags."""
+    return run(build, common_kwargs(spec_parser(spec).parse_args(argv)))

@@ -11,20 +11,16 @@ Known sizes: train 2101, validation 300, test 601.
 
 from __future__ import annotations
 
-import functools
-
 from rlsd_verl.data import cli
 from rlsd_verl.data.answers import clean_gold
-from rlsd_verl.data.build import BadRowError, BuildContext, Expected, build_split
+from rlsd_verl.data.build import BadRowError, BuildContext, DatasetSpec, Expected, build_dataset
 from rlsd_verl.data.prompts import user_content
 from rlsd_verl.data.schema import FREE_FORM, IMAGE_TOKEN, make_row
-from rlsd_verl.data.sources import open_source
 
 DATA_SOURCE = "hiyouga/geometry3k"
 REPO_ID = "hiyouga/geometry3k"
 SPLITS = ("train", "validation", "test")
 EXPECTED = {"train": Expected(2101), "validation": Expected(300), "test": Expected(601)}
-PATTERNS = ("data/{split}-*.parquet", "{split}-*.parquet")
 JSON_NAMES = ("{split}.jsonl", "{split}.json")
 
 
@@ -62,23 +58,16 @@ def convert_row(raw: dict, where: str, ctx: BuildContext, *, split: str, prompt_
     )
 
 
-def build_geometry3k(*, input=None, split: str = "train", output_dir: str, limit: int | None = None,
-                     prompt_style: str = "rlsd", max_pixels: int | None = None, skip_bad: bool = False,
-                     allow_count_mismatch: bool = False, progress: bool = True, workers: int = 1,
-                     from_hub: bool = False, hub_dir: str | None = None, revision: str | None = None) -> dict:
-    """Write ``<output_dir>/geometry3k_<split>.parquet``; returns the summary dict."""
-    if split not in SPLITS:
-        raise ValueError(f"geometry3k split must be one of {SPLITS}, got {split!r}")
-    source = open_source(input=input, split=split, patterns=PATTERNS, json_names=JSON_NAMES, from_hub=from_hub,
-                         repo_id=REPO_ID, allow_patterns=[f"data/{split}-*.parquet"], hub_dir=hub_dir,
-                         revision=revision)
-    return build_split("geometry3k", split, output_dir, source,
-                       functools.partial(convert_row, split=split, prompt_style=prompt_style),
-                       EXPECTED[split], limit=limit, allow_count_mismatch=allow_count_mismatch, skip_bad=skip_bad,
-                       progress=progress, workers=workers, prompt_style=prompt_style, max_pixels=max_pixels)
+SPEC = DatasetSpec(
+    name="geometry3k", description="geometry3k (hiyouga/geometry3k) -> verl parquet (geometry3k_<split>.parquet).",
+    repo_id=REPO_ID, splits=SPLITS, default_split="train", convert=convert_row, expected=EXPECTED,
+    json_names=JSON_NAMES)
+
+
+def build_geometry3k(**kwargs) -> dict:
+    """Write ``<output_dir>/geometry3k_<split>.parquet``; returns the summary dict (see :func:`build_dataset`)."""
+    return build_dataset(SPEC, **kwargs)
 
 
 def main(argv=None) -> int:
-    p = cli.base_parser("geometry3k (hiyouga/geometry3k) -> verl parquet (geometry3k_<split>.parquet).",
-                        SPLITS, "train")
-    return cli.run(build_geometry3k, cli.common_kwargs(p.parse_args(argv)))
+    return cli.main_for(SPEC, build_geometry3k, argv)

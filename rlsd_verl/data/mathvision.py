@@ -19,14 +19,11 @@ Rules:
 
 from __future__ import annotations
 
-import functools
-
 from rlsd_verl.data import cli
 from rlsd_verl.data.answers import clean_gold, letter_of, repair_escapes
-from rlsd_verl.data.build import BadRowError, BuildContext, Expected, build_split
+from rlsd_verl.data.build import BadRowError, BuildContext, DatasetSpec, Expected, build_dataset
 from rlsd_verl.data.prompts import is_letter_only, question_with_options, user_content
 from rlsd_verl.data.schema import FREE_FORM, IMAGE_TOKEN, MULTIPLE_CHOICE, make_row, option_letters
-from rlsd_verl.data.sources import open_source
 
 DATA_SOURCE = "MathLLMs/MathVision"
 REPO_ID = "MathLLMs/MathVision"
@@ -35,7 +32,6 @@ EXPECTED = {
     "test": Expected(3040, multiple_choice=1532, free_form=1508),
     "testmini": Expected(304, multiple_choice=190, free_form=114),
 }
-PATTERNS = ("data/{split}-*.parquet", "{split}-*.parquet")
 JSON_NAMES = ("data/{split}.jsonl", "{split}.jsonl", "data/{split}.json", "{split}.json")
 
 
@@ -119,23 +115,17 @@ def convert_row(raw: dict, where: str, ctx: BuildContext, *, split: str, prompt_
     )
 
 
-def build_mathvision(*, input=None, split: str = "test", output_dir: str, limit: int | None = None,
-                     prompt_style: str = "rlsd", max_pixels: int | None = None, skip_bad: bool = False,
-                     allow_count_mismatch: bool = False, progress: bool = True, workers: int = 1,
-                     from_hub: bool = False, hub_dir: str | None = None, revision: str | None = None) -> dict:
-    """Write ``<output_dir>/mathvision_<split>.parquet``; returns the summary dict."""
-    if split not in SPLITS:
-        raise ValueError(f"MathVision split must be one of {SPLITS}, got {split!r}")
-    source = open_source(input=input, split=split, patterns=PATTERNS, json_names=JSON_NAMES, from_hub=from_hub,
-                         repo_id=REPO_ID, allow_patterns=[f"data/{split}-*.parquet"], hub_dir=hub_dir,
-                         revision=revision)
-    return build_split("mathvision", split, output_dir, source,
-                       functools.partial(convert_row, split=split, prompt_style=prompt_style),
-                       EXPECTED[split], limit=limit, allow_count_mismatch=allow_count_mismatch, skip_bad=skip_bad,
-                       progress=progress, workers=workers, prompt_style=prompt_style, max_pixels=max_pixels)
+SPEC = DatasetSpec(
+    name="mathvision", description="MathVision (MathLLMs/MathVision) -> verl parquet (mathvision_<split>.parquet). "
+                                   "--input also accepts the GitHub layout (data/<split>.jsonl + images/).",
+    repo_id=REPO_ID, splits=SPLITS, default_split="test", convert=convert_row, expected=EXPECTED,
+    json_names=JSON_NAMES)
+
+
+def build_mathvision(**kwargs) -> dict:
+    """Write ``<output_dir>/mathvision_<split>.parquet``; returns the summary dict (see :func:`build_dataset`)."""
+    return build_dataset(SPEC, **kwargs)
 
 
 def main(argv=None) -> int:
-    p = cli.base_parser("MathVision (MathLLMs/MathVision) -> verl parquet (mathvision_<split>.parquet). "
-                        "--input also accepts the GitHub layout (data/<split>.jsonl + images/).", SPLITS, "test")
-    return cli.run(build_mathvision, cli.common_kwargs(p.parse_args(argv)))
+    return cli.main_for(SPEC, build_mathvision, argv)

@@ -8,33 +8,37 @@ Columns (dataset card): ``pid``, ``question``, ``image`` (relative path), ``deco
 Rules:
 
 * One image, prepended as ``<image>\\n`` (MathVista questions carry no placeholder).
-* Multiple choice: the gold is the *text* of a choice; it must match exactly one choice (after
-  whitespace trimming) and becomes that choice's letter; choices are rendered ``A. text``.
+* Multiple choice: the gold is the *text* of a choice; it must match a choice (after whitespace
+  trimming) and becomes that choice's letter; choices are rendered ``A. text``. When several choices
+  carry the gold text (pid 781: ``['9', '12', '18', '18']``, answer ``'18'``) every such letter is a
+  gold (``gold_answers``; ``ground_truth`` is the first), as MathVista's own scorer accepts either.
 * Free form: the answer-format requirement that MathVista's official ``query`` spells out is kept in
   the student-visible question (integer; a float with ``precision`` decimals; a Python list), plus
   ``(Unit: ...)`` when the row has a unit. ``ground_truth`` is the answer string as given.
 * ``subject`` = metadata.task, ``subfield`` = metadata.category, ``difficulty`` = metadata.grade,
   ``source_dataset`` = metadata.source (the collection the item came from, e.g. ``FigureQA``).
+* The input is the release's ``data/testmini.json`` (or the hub parquet); ``annot_testmini.json`` is
+  an annotation file, not the questions, and is refused with a message saying so.
 * Known size: testmini 1000 (540 multiple choice + 460 free form). The 5,141-row ``test`` split has
   no public answers and is not supported.
 """
 
 from __future__ import annotations
 
-import functools
+import os
 
 from rlsd_verl.data import cli
-from rlsd_verl.data.build import BadRowError, BuildContext, Expected, build_split
+from rlsd_verl.data.answers import letter_of
+from rlsd_verl.data.build import BadRowError, BuildContext, DatasetSpec, Expected, build_dataset
 from rlsd_verl.data.prompts import question_with_options, user_content
 from rlsd_verl.data.schema import FREE_FORM, IMAGE_TOKEN, MULTIPLE_CHOICE, make_row, option_letters
-from rlsd_verl.data.sources import open_source
+from rlsd_verl.data.sources import InputError
 
 DATA_SOURCE = "AI4Math/MathVista"
 REPO_ID = "AI4Math/MathVista"
 SPLITS = ("testmini",)
 EXPECTED = {"testmini": Expected(1000, multiple_choice=540, free_form=460)}
-PATTERNS = ("data/{split}-*.parquet", "{split}-*.parquet")
-JSON_NAMES = ("data/{split}.json", "{split}.json", "annot_{split}.json")
+JSON_NAMES = ("data/{split}.json", "{split}.json")
 _PLACES = {1: "one decimal place", 2: "two decimal places", 3: "three decimal places"}
 
 
@@ -80,12 +84,18 @@ def convert_row(raw: dict, where: str, ctx: BuildContext, *, split: str, prompt_
         if not isinstance(choices, list) or len(choices) < 2:
             raise BadRowError(f"{where}: multi_choice row with choices {choices!r:.80}")
         matches = [i for i, c in enumerate(choices) if str(c).strip() == answer]
-        if len(matches) != 1:
-            raise BadRowError(f"{where}: answer {answer!r} matches {len(matches)} of the choices {choices!r:.120}")
-        letter = option_letters(len(choices))[matches[0]]
+        if not matches:
+            raise BadRowError(f"{where}: answer {answer!r} matches none of the choices {choices!r:.120}")
+        letters = option_letters(len(choices))
+        if len(matches) > 1:
+            # pid 781: choices ['9', '12', '18', '18'], answer '18'. Both letters name the gold text, and
+            # MathVista's scorer (letter -> choice text, compared with the answer) accepts either.
+            ctx.note("duplicate_choice_gold")
         options = [str(c) for c in choices]
+        if any(letter_of(o) for o in options):
+            ctx.note("letter_valued_options")
         qtext = question_with_options(f"{IMAGE_TOKEN}\n{text}", options)
-        qtype, gt, golds = MULTIPLE_CHOICE, letter, [letter]
+        qtype, gt, golds = MULTIPLE_CHOICE, letters[matches[0]], [letters[i] for i in matches]
     elif qt == "free_form":
         req = answer_requirement(raw.get("answer_type") or "", raw.get("precision"))
         if unit:
@@ -114,23 +124,21 @@ def convert_row(raw: dict, where: str, ctx: BuildContext, *, split: str, prompt_
     )
 
 
-def build_mathvista(*, input=None, split: str = "testmini", output_dir: str, limit: int | None = None,
-                    prompt_style: str = "rlsd", max_pixels: int | None = None, skip_bad: bool = False,
-                    allow_count_mismatch: bool = False, progress: bool = True, workers: int = 1,
-                    from_hub: bool = False, hub_dir: str | None = None, revision: str | None = None) -> dict:
-    """Write ``<output_dir>/mathvista_<split>.parquet``; returns the summary dict."""
-    if split not in SPLITS:
-        raise ValueError(f"MathVista split must be one of {SPLITS} (test has no public answers), got {split!r}")
-    source = open_source(input=input, split=split, patterns=PATTERNS, json_names=JSON_NAMES, from_hub=from_hub,
-                         repo_id=REPO_ID, allow_patterns=[f"data/{split}-*.parquet"], hub_dir=hub_dir,
-                         revision=revision)
-    return build_split("mathvista", split, output_dir, source,
-                       functools.partial(convert_row, split=split, prompt_style=prompt_style),
-                       EXPECTED[split], limit=limit, allow_count_mismatch=allow_count_mismatch, skip_bad=skip_bad,
-                       progress=progress, workers=workers, prompt_style=prompt_style, max_pixels=max_pixels)
+SPEC = DatasetSpec(
+    name="mathvista",
+    description="MathVista (AI4Math/MathVista) testmini -> verl parquet (mathvista_testmini.parquet).",
+    repo_id=REPO_ID, splits=SPLITS, default_split="testmini", convert=convert_row, expected=EXPECTED,
+    json_names=JSON_NAMES, split_note="test has no public answers")
+
+
+def build_mathvista(**kwargs) -> dict:
+    """Write ``<output_dir>/mathvista_<split>.parquet``; returns the summary dict (see :func:`build_dataset`)."""
+    inp = kwargs.get("input")
+    if inp is not None and os.path.basename(os.fspath(inp)).startswith("annot_"):
+        raise InputError(f"input {inp}: this is MathVista's annotation file (a dict of annotations per pid), not "
+                         "the questions; pass the release folder or its data/testmini.json instead")
+    return build_dataset(SPEC, **kwargs)
 
 
 def main(argv=None) -> int:
-    p = cli.base_parser("MathVista (AI4Math/MathVista) testmini -> verl parquet (mathvista_testmini.parquet).",
-                        SPLITS, "testmini")
-    return cli.run(build_mathvista, cli.common_kwargs(p.parse_args(argv)))
+    return cli.main_for(SPEC, build_mathvista, argv)

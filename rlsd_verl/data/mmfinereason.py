@@ -14,37 +14,46 @@ common aliases are accepted):
 
 Kept: rows whose gold a rule can verify (option letter, yes/no, number, short math expression that
 ``math_verify`` parses; see :func:`rlsd_verl.data.answers.verifiable_kind`) and whose ``<image>``
-count equals the number of images. Everything else is dropped and counted by reason:
-``empty_question_or_answer``, ``no_image``, ``image_token_mismatch``, ``answer_not_rule_verifiable``,
-``letter_gold_outside_options``, and with ``--drop-inconsistent`` ``inconsistent_trace``. A corrupt
-image is an error (or skipped and counted with ``--skip-bad``).
+count equals the number of images. Everything else is dropped, counted by reason and listed row by
+row in ``mmfinereason.problems.jsonl``: ``empty_question_or_answer``, ``no_image``,
+``image_token_mismatch``, ``multi_part_gold`` (``'2     4:1'``: answers to several sub-questions,
+which no single reply can match), ``answer_not_rule_verifiable``, ``letter_gold_outside_options``,
+and with ``--drop-inconsistent`` ``inconsistent_trace``. A corrupt image is an error (or skipped and
+counted with ``--skip-bad``).
 
-A letter gold with an ``A. ...`` / ``(A) ...`` option list in the question is multiple choice (options
-parsed from the question, which already shows them); a letter gold without a parseable list (choices
-drawn in the image) stays free form. ``--val-fraction`` moves a deterministic slice (by SHA-1 of the
-id) into ``mmfinereason_val.parquet``.
+Options: an ``options`` column, else ``A. ...`` / ``(A) ...`` lines in the question, else options
+written on one line (``Choices: A.256; B.512; C.944``). With options, a letter gold - or a gold that
+is one option's content (``944`` -> ``C``; the content stays in ``gold_answers``) - makes the row
+multiple choice; a letter gold without a parseable list (choices drawn in the image) stays free form.
+``id`` is ``<source>/<id>``: the release's ids restart in every source subset. ``--val-fraction``
+moves a deterministic slice (by SHA-1 of the id) into ``mmfinereason_val.parquet``.
 """
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import os
 import re
 
 from rlsd_verl.data import cli
-from rlsd_verl.data.answers import clean_gold, letter_of, options_from_text, verifiable_kind
-from rlsd_verl.data.build import BadRowError, BuildContext, DropRow, run_build
+from rlsd_verl.data.answers import (
+    clean_gold,
+    gold_parts,
+    inline_options,
+    letter_of,
+    option_index_of_content,
+    options_from_text,
+    verifiable_kind,
+)
+from rlsd_verl.data.build import BadRowError, BuildContext, DatasetSpec, DropRow, build_dataset
 from rlsd_verl.data.prompts import question_with_options, user_content
 from rlsd_verl.data.schema import FREE_FORM, IMAGE_TOKEN, MULTIPLE_CHOICE, make_row
-from rlsd_verl.data.sources import open_source
 
 DATA_SOURCE = "OpenDataArena/MMFineReason-SFT-123K-Qwen3-VL-235B-Thinking"
 REPO_ID = DATA_SOURCE
 RLSD_REPO_ID = "iieycx/rlsd-train-MMFineReason-123K"
 KNOWN_SOURCE_ROWS = 122603
 SPLITS = ("train",)
-PATTERNS = ("data/{split}-*.parquet", "{split}-*.parquet")
 JSON_NAMES = ("data/{split}.jsonl", "{split}.jsonl", "data/{split}.json", "{split}.json")
 TRACE_COLUMN = "qwen3vl_235b_thinking_response"
 _OPTION_PREFIX = re.compile(r"^\s*\(?[A-Z]\)?[.:)]\s*")
@@ -58,7 +67,7 @@ def val_bucket(row_id: str, fraction: float) -> bool:
     return h / float(1 << 64) < fraction
 
 
-def convert_row(raw: dict, where: str, ctx: BuildContext, *, prompt_style: str,
+def convert_row(raw: dict, where: str, ctx: BuildContext, *, prompt_style: str, split: str = "train",
                 trace_column: str = TRACE_COLUMN, max_solution_chars: int = 0,
                 drop_inconsistent: bool = False, data_source: str = DATA_SOURCE) -> dict:
     question = raw.get("question") if raw.get("question") is not None else raw.get("problem")
@@ -79,9 +88,10 @@ def convert_row(raw: dict, where: str, ctx: BuildContext, *, prompt_style: str,
     n_tok = question.count(IMAGE_TOKEN)
     if n_tok != len(values):
         raise DropRow("image_token_mismatch", f"{n_tok} tokens, {len(values)} images")
-    kind = verifiable_kind(answer)
-    if kind is None:
-        raise DropRow("answer_not_rule_verifiable")
+    parts = gold_parts(answer)
+    if len(parts) > 1:
+        # answers to several sub-questions ("2     4:1"): no single reply can be checked against it
+        raise DropRow("multi_part_gold", f"gold {answer!r} has {len(parts)} parts {parts!r:.80}")
 
     options = raw.get("options") or []
     if not isinstance(options, list) or not all(isinstance(o, str) for o in options):
@@ -89,14 +99,29 @@ def convert_row(raw: dict, where: str, ctx: BuildContext, *, prompt_style: str,
     options = [_OPTION_PREFIX.sub("", o, count=1) for o in options]
     qtext = question_with_options(question, options) if options else question
     parsed = options or options_from_text(question)
-    letter = letter_of(clean_gold(answer)) if kind == "letter" else None
+    if not parsed:
+        parsed = inline_options(question)
+        if parsed:
+            ctx.note("inline_options")
+    gold = clean_gold(answer)
+    letter = letter_of(gold)
+    if letter is None and parsed:
+        idx = option_index_of_content(gold, parsed)
+        if idx is not None:
+            # the gold is an option's content ("944" with "A.256; B.512; C.944" in the question): the
+            # prompt asks for the letter, so the letter is the gold (the content stays in gold_answers)
+            letter = chr(65 + idx)
+            ctx.note("content_gold_to_letter")
     if letter is not None and parsed:
         if ord(letter) - 65 >= len(parsed):
-            raise DropRow("letter_gold_outside_options")
-        qtype, gt, opts = MULTIPLE_CHOICE, letter, list(parsed)
+            raise DropRow("letter_gold_outside_options", f"gold {letter} but {len(parsed)} options")
+        qtype, gt, opts, kind = MULTIPLE_CHOICE, letter, list(parsed), "letter"
     else:
+        kind = verifiable_kind(answer)
+        if kind is None:
+            raise DropRow("answer_not_rule_verifiable", f"gold {answer!r:.80}")
         qtype, opts = FREE_FORM, []
-        gt = letter if letter is not None else clean_gold(answer)
+        gt = letter if letter is not None else gold
         if letter is not None:
             ctx.note("letter_gold_without_options")
     ctx.note(f"gold_kind_{kind}")
@@ -109,8 +134,13 @@ def convert_row(raw: dict, where: str, ctx: BuildContext, *, prompt_style: str,
         ctx.note("reference_solution_truncated")
     if not trace:
         ctx.note("no_reference_solution")
-    rid = str(raw["id"]) if raw.get("id") not in (None, "") else f"mmfinereason-{ctx.row_number}"
     source_name = raw.get("source") or raw.get("data_source") or ""
+    if raw.get("id") in (None, ""):
+        rid = f"mmfinereason-{ctx.row_number}"
+    else:
+        # ids restart in every source subset (FineVision-ai2d_merged id 8, FineVision-geo170k(qa) id 8):
+        # the pair is the stable unique id
+        rid = f"{source_name}/{raw['id']}" if source_name else str(raw["id"])
     if source_name:
         ctx.note(f"kept_from_source:{source_name}")
     return make_row(
@@ -131,25 +161,19 @@ def convert_row(raw: dict, where: str, ctx: BuildContext, *, prompt_style: str,
     )
 
 
-def build_mmfinereason(*, input=None, split: str = "train", output_dir: str, limit: int | None = None,
-                       prompt_style: str = "rlsd", max_pixels: int | None = None, skip_bad: bool = False,
-                       allow_count_mismatch: bool = False, progress: bool = True, workers: int = 1,
-                       from_hub: bool = False, hub_dir: str | None = None, revision: str | None = None,
-                       val_fraction: float = 0.0, trace_column: str = TRACE_COLUMN, max_solution_chars: int = 0,
-                       drop_inconsistent: bool = False, data_source: str = DATA_SOURCE) -> dict:
+SPEC = DatasetSpec(
+    name="mmfinereason", description="MMFineReason-123K (RLSD's training set) -> verl parquet, keeping rule-verifiable "
+                                     "rows (mmfinereason_train.parquet [+ mmfinereason_val.parquet]).",
+    repo_id=REPO_ID, splits=SPLITS, default_split="train", convert=convert_row, json_names=JSON_NAMES)
+
+
+def build_mmfinereason(*, output_dir: str, allow_count_mismatch: bool = False, val_fraction: float = 0.0,
+                       trace_column: str = TRACE_COLUMN, max_solution_chars: int = 0,
+                       drop_inconsistent: bool = False, data_source: str = DATA_SOURCE, **kwargs) -> dict:
     """Write ``mmfinereason_train.parquet`` (and ``mmfinereason_val.parquet`` if ``val_fraction``)."""
     del allow_count_mismatch  # a filtered training set has no fixed size
-    if split not in SPLITS:
-        raise ValueError(f"MMFineReason split must be one of {SPLITS}, got {split!r}")
     if not 0.0 <= val_fraction < 1.0:
         raise ValueError(f"--val-fraction must be in [0, 1), got {val_fraction}")
-    source = open_source(input=input, split=split, patterns=PATTERNS, json_names=JSON_NAMES, from_hub=from_hub,
-                         repo_id=REPO_ID, allow_patterns=[f"data/{split}-*.parquet"], hub_dir=hub_dir,
-                         revision=revision)
-    ctx = BuildContext(prompt_style=prompt_style, max_pixels=max_pixels)
-    convert = functools.partial(convert_row, prompt_style=prompt_style, trace_column=trace_column,
-                                max_solution_chars=max_solution_chars, drop_inconsistent=drop_inconsistent,
-                                data_source=data_source)
 
     def route(row: dict) -> str:
         if val_bucket(row["extra_info"]["id"], val_fraction):
@@ -159,26 +183,15 @@ def build_mmfinereason(*, input=None, split: str = "train", output_dir: str, lim
     outputs = {"train": os.path.join(output_dir, "mmfinereason_train.parquet")}
     if val_fraction > 0:
         outputs["val"] = os.path.join(output_dir, "mmfinereason_val.parquet")
-    return run_build(
-        name="mmfinereason",
-        source=source,
-        convert=convert,
-        outputs=outputs,
-        route=route,
-        ctx=ctx,
-        expected=None,
-        limit=limit,
-        skip_bad=skip_bad,
-        progress=progress,
-        workers=workers,
-        summary_path=os.path.join(output_dir, "mmfinereason.summary.json"),
-        extra_summary={"known_source_rows": KNOWN_SOURCE_ROWS, "val_fraction": val_fraction},
-    )
+    return build_dataset(
+        SPEC, output_dir=output_dir, outputs=outputs, route=route, summary_name="mmfinereason",
+        convert_kwargs=dict(trace_column=trace_column, max_solution_chars=max_solution_chars,
+                            drop_inconsistent=drop_inconsistent, data_source=data_source),
+        extra_summary={"known_source_rows": KNOWN_SOURCE_ROWS, "val_fraction": val_fraction}, **kwargs)
 
 
 def main(argv=None) -> int:
-    p = cli.base_parser("MMFineReason-123K (RLSD's training set) -> verl parquet, keeping rule-verifiable rows "
-                        "(mmfinereason_train.parquet [+ mmfinereason_val.parquet]).", SPLITS, "train")
+    p = cli.spec_parser(SPEC)
     p.add_argument("--val-fraction", type=float, default=0.0,
                    help="deterministic share of rows (by id hash) written to mmfinereason_val.parquet")
     p.add_argument("--trace-column", default=TRACE_COLUMN, help="column holding the reasoning trace (default %(default)s)")

@@ -21,15 +21,13 @@ Rules:
 
 from __future__ import annotations
 
-import functools
 import re
 
 from rlsd_verl.data import cli
 from rlsd_verl.data.answers import letter_of, parse_gold_list, parse_list_literal
-from rlsd_verl.data.build import BadRowError, BuildContext, Expected, build_split
+from rlsd_verl.data.build import BadRowError, BuildContext, DatasetSpec, Expected, build_dataset
 from rlsd_verl.data.prompts import question_with_options, user_content
 from rlsd_verl.data.schema import FREE_FORM, IMAGE_TOKEN, MULTIPLE_CHOICE, make_row, option_letters
-from rlsd_verl.data.sources import open_source
 
 DATA_SOURCE = "MMMU/MMMU"
 REPO_ID = "MMMU/MMMU"
@@ -173,32 +171,32 @@ def convert_row(raw: dict, where: str, ctx: BuildContext, *, split: str, prompt_
     )
 
 
-def build_mmmu(*, input=None, split: str = "validation", output_dir: str, subjects=None, limit: int | None = None,
-               prompt_style: str = "rlsd", max_pixels: int | None = None, skip_bad: bool = False,
-               allow_count_mismatch: bool = False, progress: bool = True, workers: int = 1,
-               from_hub: bool = False, hub_dir: str | None = None, revision: str | None = None) -> dict:
-    """Write ``<output_dir>/mmmu_<split>.parquet``; returns the summary dict (see :func:`run_build`)."""
-    if split not in SPLITS:
-        raise ValueError(f"MMMU split must be one of {SPLITS}, got {split!r}")
+SPEC = DatasetSpec(
+    name="mmmu", description="MMMU (MMMU/MMMU) -> verl parquet (mmmu_<split>.parquet).", repo_id=REPO_ID,
+    splits=SPLITS, default_split="validation", convert=convert_row, expected=EXPECTED, patterns=PATTERNS,
+    disk_subdirs=True, allow_patterns=("*/{split}-*.parquet",))
+
+
+def build_mmmu(*, subjects=None, **kwargs) -> dict:
+    """Write ``<output_dir>/mmmu_<split>.parquet``; returns the summary dict (see :func:`build_dataset`).
+
+    ``subjects`` (folder names such as ``Accounting``) selects part of the split and disables the
+    count check.
+    """
     subject_set = None
     if subjects:
         unknown = sorted(set(subjects) - set(SUBJECTS))
         if unknown:
             raise ValueError(f"unknown MMMU subject(s) {unknown}; known: {', '.join(SUBJECTS)}")
         subject_set = set(subjects)
-    allow = [f"{s}/{split}-*.parquet" for s in sorted(subject_set)] if subject_set else [f"*/{split}-*.parquet"]
-    source = open_source(input=input, split=split, patterns=PATTERNS, disk_subdirs=True, from_hub=from_hub,
-                         repo_id=REPO_ID, allow_patterns=allow, hub_dir=hub_dir, revision=revision)
-    return build_split("mmmu", split, output_dir, source,
-                       functools.partial(convert_row, split=split, prompt_style=prompt_style, subjects=subject_set),
-                       EXPECTED[split], limit=limit, allow_count_mismatch=allow_count_mismatch, skip_bad=skip_bad,
-                       progress=progress, workers=workers, prompt_style=prompt_style, max_pixels=max_pixels,
-                       subset=subject_set is not None,
-                       extra_summary={"subjects": sorted(subject_set) if subject_set else "all"})
+    allow = tuple(f"{s}/{{split}}-*.parquet" for s in sorted(subject_set)) if subject_set else None
+    return build_dataset(SPEC, convert_kwargs={"subjects": subject_set}, allow_patterns=allow,
+                         subset=subject_set is not None,
+                         extra_summary={"subjects": sorted(subject_set) if subject_set else "all"}, **kwargs)
 
 
 def main(argv=None) -> int:
-    p = cli.base_parser("MMMU (MMMU/MMMU) -> verl parquet (mmmu_<split>.parquet).", SPLITS, "validation")
+    p = cli.spec_parser(SPEC)
     p.add_argument("--subjects", nargs="+", default=None, metavar="SUBJECT",
                    help="only these subjects (folder names, e.g. Accounting Art_Theory); disables the count check")
     args = p.parse_args(argv)

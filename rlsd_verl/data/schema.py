@@ -23,13 +23,14 @@ as question + reference + instruction from the same images.
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from io import BytesIO
 from typing import Any
 
 import datasets
 from datasets import Features, Image, List, Value
+
+from rlsd_verl.utils.io import commit_temp_file, temp_file_beside
 
 IMAGE_TOKEN = "<image>"
 MULTIPLE_CHOICE = "multiple_choice"
@@ -274,13 +275,6 @@ def _decode_any_image(img: Any):
         return im
 
 
-def default_file_mode() -> int:
-    """0o666 minus the process umask: the mode ``open()`` would have given a new file."""
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
-
-
 class ParquetSink:
     """Streaming, atomic writer of :data:`FEATURES` rows to one parquet file.
 
@@ -300,10 +294,7 @@ class ParquetSink:
         self.rows = 0
         self._buf: list[dict] = []
         self._buf_bytes = 0
-        out_dir = os.path.dirname(os.path.abspath(self.path))
-        os.makedirs(out_dir, exist_ok=True)
-        fd, self._tmp = tempfile.mkstemp(prefix=f".{os.path.basename(self.path)}.", suffix=".tmp", dir=out_dir)
-        os.close(fd)
+        self._tmp = temp_file_beside(self.path)
         self._schema = FEATURES.arrow_schema
         self._writer = pq.ParquetWriter(self._tmp, schema=self._schema)
         self._closed = False
@@ -344,8 +335,7 @@ class ParquetSink:
                 raise SchemaError(f"{self.path}: no rows to write")
             if check is not None:
                 check(self.rows)
-            os.chmod(self._tmp, default_file_mode())  # mkstemp creates 0600
-            os.replace(self._tmp, self.path)
+            commit_temp_file(self._tmp, self.path)
         except BaseException:
             self.abort()
             raise

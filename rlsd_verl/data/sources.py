@@ -30,6 +30,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from rlsd_verl.utils.io import read_jsonl
+
 
 class InputError(ValueError):
     """The input path does not exist or has no recognised layout for the requested split."""
@@ -93,17 +95,11 @@ def _iter_parquet(path: str, name: str, columns) -> Iterator[tuple[str, dict]]:
 
 def _iter_json(path: str, name: str) -> Iterator[tuple[str, dict]]:
     if path.endswith(".jsonl"):
-        with open(path, encoding="utf-8") as f:
-            for lineno, line in enumerate(f, 1):
-                if not line.strip():
-                    continue
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError as e:
-                    raise InputError(f"{path}: line {lineno} is not valid JSON: {e}") from e
-                if not isinstance(row, dict):
-                    raise InputError(f"{path}: line {lineno} is not a JSON object")
+        try:
+            for lineno, row in read_jsonl(path):
                 yield f"{name} line {lineno}", row
+        except ValueError as e:
+            raise InputError(str(e)) from None
         return
     with open(path, encoding="utf-8") as f:
         try:
@@ -113,7 +109,7 @@ def _iter_json(path: str, name: str) -> Iterator[tuple[str, dict]]:
     if isinstance(data, dict) and isinstance(data.get("data"), list):
         data = data["data"]
     elif isinstance(data, dict) and data and all(isinstance(v, dict) for v in data.values()):
-        data = list(data.values())  # {id: record} (e.g. MathVista's annot_testmini.json)
+        data = list(data.values())  # {id: record} (e.g. MathVista's data/testmini.json, keyed by pid)
     if not isinstance(data, list):
         raise InputError(f"{path}: expected a JSON list of records")
     for i, row in enumerate(data):

@@ -14,13 +14,10 @@ Rules: every question is free form (exact-match scoring); the images are prepend
 
 from __future__ import annotations
 
-import functools
-
 from rlsd_verl.data import cli
-from rlsd_verl.data.build import BadRowError, BuildContext, Expected, build_split
+from rlsd_verl.data.build import BadRowError, BuildContext, DatasetSpec, Expected, build_dataset
 from rlsd_verl.data.prompts import user_content
 from rlsd_verl.data.schema import FREE_FORM, IMAGE_TOKEN, make_row
-from rlsd_verl.data.sources import open_source
 
 REPO_ID = "jonathan-roberts1/zerobench"
 SPLITS = ("zerobench", "zerobench_subquestions")
@@ -28,7 +25,6 @@ ALIASES = {"main": "zerobench", "sub": "zerobench_subquestions"}
 DATA_SOURCES = {"zerobench": REPO_ID, "zerobench_subquestions": f"{REPO_ID}_subquestions"}
 EXPECTED = {"zerobench": Expected(100, multiple_choice=0, free_form=100),
             "zerobench_subquestions": Expected(334, multiple_choice=0, free_form=334)}
-PATTERNS = ("data/{split}-*.parquet", "{split}-*.parquet")
 JSON_NAMES = ("{split}.jsonl", "{split}.json")
 NATIVE_SUFFIX = "Answer with only the final answer."
 
@@ -72,24 +68,17 @@ def convert_row(raw: dict, where: str, ctx: BuildContext, *, split: str, prompt_
     )
 
 
-def build_zerobench(*, input=None, split: str = "zerobench", output_dir: str, limit: int | None = None,
-                    prompt_style: str = "rlsd", max_pixels: int | None = None, skip_bad: bool = False,
-                    allow_count_mismatch: bool = False, progress: bool = True, workers: int = 1,
-                    from_hub: bool = False, hub_dir: str | None = None, revision: str | None = None) -> dict:
-    """Write ``<output_dir>/zerobench_<split>.parquet``; returns the summary dict."""
-    split = ALIASES.get(split, split)
-    if split not in SPLITS:
-        raise ValueError(f"ZeroBench split must be one of {SPLITS} (or {sorted(ALIASES)}), got {split!r}")
-    source = open_source(input=input, split=split, patterns=PATTERNS, json_names=JSON_NAMES, from_hub=from_hub,
-                         repo_id=REPO_ID, allow_patterns=[f"data/{split}-*.parquet"], hub_dir=hub_dir,
-                         revision=revision)
-    return build_split("zerobench", split, output_dir, source,
-                       functools.partial(convert_row, split=split, prompt_style=prompt_style),
-                       EXPECTED[split], limit=limit, allow_count_mismatch=allow_count_mismatch, skip_bad=skip_bad,
-                       progress=progress, workers=workers, prompt_style=prompt_style, max_pixels=max_pixels)
+SPEC = DatasetSpec(
+    name="zerobench",
+    description="ZeroBench (jonathan-roberts1/zerobench) -> verl parquet (zerobench_<split>.parquet).",
+    repo_id=REPO_ID, splits=SPLITS, default_split="zerobench", convert=convert_row, expected=EXPECTED,
+    json_names=JSON_NAMES, aliases=ALIASES)
+
+
+def build_zerobench(**kwargs) -> dict:
+    """Write ``<output_dir>/zerobench_<split>.parquet``; returns the summary dict (see :func:`build_dataset`)."""
+    return build_dataset(SPEC, **kwargs)
 
 
 def main(argv=None) -> int:
-    p = cli.base_parser("ZeroBench (jonathan-roberts1/zerobench) -> verl parquet (zerobench_<split>.parquet).",
-                        list(SPLITS) + sorted(ALIASES), "zerobench")
-    return cli.run(build_zerobench, cli.common_kwargs(p.parse_args(argv)))
+    return cli.main_for(SPEC, build_zerobench, argv)

@@ -38,7 +38,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from rlsd_verl.eval._io import atomic_write_json, read_jsonl
+from rlsd_verl.utils.io import atomic_write_json, read_jsonl
 
 SCHEMA = "rlsd_verl.eval/v1"
 

@@ -12,7 +12,9 @@ called with Python ``eval`` on model text by this package:
   are disabled (``parsing_timeout=None`` / ``timeout_seconds=None``) because they raise off the main
   thread; the sandbox enforces the deadline instead;
 * ``mathvision``: MathVision's ``is_equal`` numeric rule (value rounded to 2 decimals, elementwise for
-  tuples) with ``latex2sympy2_extended`` + ``sympy.N`` instead of the official ``eval``.
+  tuples) with ``latex2sympy2_extended`` + ``sympy.N`` instead of the official ``eval``; rounding
+  applies only when one side is written as a decimal: two exact expressions must have equal values
+  (``\\frac{1}{3}`` is not ``\\frac{3^{1008}-1}{3^{1009}}``, whose value differs by 3^-1009).
 
 Each check returns a bool and swallows every exception (a failure to parse is "not equal").
 """
@@ -75,8 +77,33 @@ def numeric_value(latex: str):
     return c.real
 
 
-def _round2(x: float) -> float:
-    return round(x, 2)
+_DECIMAL_POINT = re.compile(r"\d\.\d|(?<![\d.])\.\d")
+
+
+def is_decimal(s: str) -> bool:
+    """Whether a number is written with a decimal point (an approximation such as ``0.67``)."""
+    return bool(_DECIMAL_POINT.search(s or ""))
+
+
+def exact_value(latex: str):
+    """The exact sympy value of an expression (None if it has free symbols or does not parse)."""
+    from latex2sympy2_extended import latex2sympy
+
+    expr = latex2sympy(latex)
+    return None if getattr(expr, "free_symbols", True) else expr
+
+
+def _close(a: str, b: str, va: float, vb: float) -> bool:
+    """MathVision's 2-decimal rule when a side is a decimal; otherwise the exact values must agree."""
+    if is_decimal(a) or is_decimal(b):
+        return round(va, 2) == round(vb, 2)
+    import sympy
+
+    ea, eb = exact_value(a), exact_value(b)
+    if ea is None or eb is None:
+        return round(va, 2) == round(vb, 2)
+    diff = sympy.simplify(ea - eb)
+    return bool(diff == 0)
 
 
 def _mathvision(pred: str, gold: str) -> bool:
@@ -93,11 +120,11 @@ def _mathvision(pred: str, gold: str) -> bool:
             if a == b:
                 continue
             va, vb = numeric_value(a), numeric_value(b)
-            if va is None or vb is None or _round2(va) != _round2(vb):
+            if va is None or vb is None or not _close(a, b, va, vb):
                 return False
         return True
     vp, vg = numeric_value(p), numeric_value(g)
-    return vp is not None and vg is not None and _round2(vp) == _round2(vg)
+    return vp is not None and vg is not None and _close(p, g, vp, vg)
 
 
 _FUNCS = {"mathruler": _mathruler, "math_verify": _math_verify, "mathvision": _mathvision}

@@ -4,6 +4,19 @@ The official MMMU parser (``parse_multi_choice_response``) returns ``random.choi
 it finds no option letter; here "no letter found" is always ``None`` (scored wrong). Parsing works on
 an extracted final answer (:func:`parse_choice`) and, as a fallback, on the tail of a whole response
 (:func:`parse_choice_in_response`). All functions accept arbitrary text and never raise on it.
+
+Rules learnt from the benchmarks' real outputs and official verdicts:
+
+* a letter answer (``B``, ``(B)``, ``Option B``) is an option *letter* before it is an option *text*:
+  We-Math options ``A. F; B. D; C. B; ...``, MathVista's ``['(c)', '(d)', '(a)', ...]`` and MathVision's
+  ``$\text{B}$`` options have letters as texts, and the prompt asks for the letter;
+* several letters (``(A),(B),(C)``, ``A and B``, ``A or E``, ``A B C``) answer no single-answer
+  question: :func:`names_several_letters`, scored wrong (official MathVision / MathVista: wrong);
+* a capital letter that starts a sentence is an article or a subject, not a choice (``A decrease in
+  sunlight ...``, ``A is not the correct option``): an unbracketed leading letter counts only when a
+  separator (``B.``, ``B:``, ``B)``) or nothing follows, or the rest is that option's text;
+* lines that enumerate options (``(A) 35°`` / ``(B) 110°`` ..., an echoed prompt) are not answers
+  (:func:`has_enumeration`); the official scorers mark such responses wrong.
 """
 
 from __future__ import annotations
@@ -102,13 +115,80 @@ def _contains_token(haystack: str, needle: str) -> bool:
         start = i + 1
 
 
+_BARE_LETTER = re.compile(
+    r"(?:(?:the\s+)?(?:correct\s+|final\s+|best\s+)?(?:answer|option|choice)\s*(?:is\s*)?[:：]?\s*)?"
+    r"[\(\[\{]?\s*([A-Za-z])\s*[\)\]\}]?\s*[.:：]?",
+    re.IGNORECASE,
+)
+_LETTER_TOKEN = r"(?:\(\s*[A-Z]\s*\)|\[\s*[A-Z]\s*\]|[A-Z])"
+_SEVERAL_LETTERS = re.compile(
+    r"(?:(?:the\s+)?(?:correct\s+|final\s+)?(?:answers?|options?|choices?)\s*(?:are|is)?\s*[:：]?\s*)?"
+    rf"{_LETTER_TOKEN}(?:\s*(?:,|;|/|&|\band\b|\bor\b|\s)\s*(?:\band\b|\bor\b)?\s*{_LETTER_TOKEN})+\s*[.]?",
+    re.IGNORECASE,
+)
+_ENUM_LINE = re.compile(r"^[ \t]*(?:\(([A-Z])\)|([A-Z])[.)])(?:[ \t]+\S.*)?[ \t]*$", re.MULTILINE)
+# at most this many words for a span whose space-delimited letter counts as the answer ("so B")
+_SHORT_SPAN_WORDS = 3
+
+
+def bare_letter(span: str | None) -> str | None:
+    """The letter when the whole answer is just a letter (``B``, ``(B)``, ``B.``, ``Option B``,
+    ``**B**``); lower case only as a single character. None otherwise."""
+    if not isinstance(span, str):
+        return None
+    body = span.strip().strip("*`$ \t\n")
+    if len(body) > 40:
+        return None
+    m = _BARE_LETTER.fullmatch(body)
+    if not m:
+        return None
+    letter = m.group(1)
+    if letter.islower() and len(body.strip("()[]{}.:： ")) != 1:
+        return None
+    return letter.upper()
+
+
+def names_several_letters(span: str | None, letters: Sequence[str] | None = None) -> bool:
+    """True when the answer is a list of two or more different option letters (``(A),(B),(C)``,
+    ``A and B``, ``A or E``, ``A B C``)."""
+    if not isinstance(span, str):
+        return False
+    body = span.strip().strip("*`$ \t\n")
+    if len(body) > 200 or not _SEVERAL_LETTERS.fullmatch(body):
+        return False
+    found = {c for c in re.findall(r"(?<![A-Za-z])([A-Z])(?![A-Za-z])", body)}
+    if letters:
+        found &= set(letters)
+    return len(found) >= 2
+
+
+def has_enumeration(text: str | None) -> bool:
+    """Whether ``text`` lists options line by line (two or more lines ``(A) ...`` / ``B. ...`` with
+    different letters), e.g. an echoed prompt."""
+    if not isinstance(text, str) or "\n" not in text:
+        return False
+    seen = set()
+    for m in _ENUM_LINE.finditer(text[-FALLBACK_WINDOW * 4:]):
+        seen.add(m.group(1) or m.group(2))
+        if len(seen) >= 2:
+            return True
+    return False
+
+
+def _without_enumeration(text: str) -> str:
+    return _ENUM_LINE.sub("", text) if has_enumeration(text) else text
+
+
 def parse_choice(span: str | None, options: Sequence[str] | None, letters: Sequence[str] | None = None) -> str | None:
     """Option letter named by an extracted answer ``span``, or None (never a guess).
 
-    Rules, in order: the span equals an option's text (normalized) -> its letter; the span starts with
-    a choice letter, optionally in brackets and/or after "answer is"/"option" (``B``, ``(B)``,
-    ``B. 12 m``, ``Option B``); the official MMMU candidates (``(X)`` then space-delimited ``X``, last
-    occurrence wins); the unique option whose text occurs in the span.
+    Rules, in order: the span is just a letter (``B``, ``(B)``, ``Option B``) -> that letter, even when
+    an option's text is also a letter; several letters -> None; the span lists options line by line ->
+    None; the span equals an option's text (normalized) -> its letter; the span starts with a choice
+    letter followed by a separator (``B. 12 m``, ``(B) 12``, ``B: ...``) or by that option's text; the
+    official MMMU candidates (``(X)``, then a space-delimited ``X`` in spans of at most
+    :data:`_SHORT_SPAN_WORDS` words; last occurrence wins); the unique option whose text occurs in
+    the span.
     """
     if not isinstance(span, str):
         return None
@@ -116,21 +196,29 @@ def parse_choice(span: str | None, options: Sequence[str] | None, letters: Seque
     if not s:
         return None
     letters = list(letters) if letters else allowed_letters(options)
+    bare = bare_letter(s)
+    if bare is not None:
+        return bare if bare in letters else None
+    if names_several_letters(s, letters) or has_enumeration(s):
+        return None
     norm = normalize_option_text(s)
-    if options and norm:
-        norms = [normalize_option_text(str(o)) for o in options[: len(LETTERS)]]
+    norms = [normalize_option_text(str(o)) for o in options[: len(LETTERS)]] if options else []
+    if norms and norm:
         exact = [i for i, o in enumerate(norms) if o == norm]
         if len(exact) == 1 and LETTERS[exact[0]] in letters:
             return LETTERS[exact[0]]
     body = s.strip("*` \t\n")
     m = _LEADING_LETTER.match(body)
     if m:
-        letter = m.group(1)
-        # a lone lower-case word such as "a" is accepted only when it is the whole answer
-        if letter.isupper() or len(body.strip(_STRIP_CHARS + "()[]{}")) == 1:
-            if letter.upper() in letters:
-                return letter.upper()
-    found = _official_candidates(s, letters)
+        letter = m.group(1).upper()
+        rest = body[m.end():]
+        before = body[: m.start(1)].rstrip()
+        named = before[:1] not in ("", "(", "[", "{")  # "answer is B", "Option B"
+        separated = (before != "" and before[-1] in "([{") or named or m.group(0).rstrip()[-1] in ".):：,"
+        same_text = bool(norms) and letter in LETTERS[: len(norms)] and normalize_option_text(rest) == norms[LETTERS.index(letter)]
+        if m.group(1).isupper() and letter in letters and (separated or not rest.strip() or same_text):
+            return letter
+    found = _official_candidates(s, letters, spaced=len(s.split()) <= _SHORT_SPAN_WORDS)
     if found is not None:
         return found
     hit = _match_option_text(norm, options)
@@ -139,7 +227,7 @@ def parse_choice(span: str | None, options: Sequence[str] | None, letters: Seque
     return None
 
 
-def _official_candidates(text: str, letters: Sequence[str]) -> str | None:
+def _official_candidates(text: str, letters: Sequence[str], spaced: bool = True) -> str | None:
     """MMMU's ``(X)`` / `` X `` candidate rules on ``text``, last occurrence wins; None if no candidate."""
     padded = " " + text.strip(" ,.!?;:'") + " "
     allowed = set(letters)
@@ -147,7 +235,7 @@ def _official_candidates(text: str, letters: Sequence[str]) -> str | None:
     for m in _PAREN_LETTER.finditer(padded):
         if m.group(1) in allowed and m.start() >= best_pos:
             best, best_pos = m.group(1), m.start()
-    if best is not None:
+    if best is not None or not spaced:
         return best
     for m in _SPACED_LETTER.finditer(padded):
         if m.group(1) in allowed and m.start() >= best_pos:
@@ -160,11 +248,12 @@ def parse_choice_in_response(text: str | None, options: Sequence[str] | None, le
     :data:`FALLBACK_WINDOW` characters, never a guess.
 
     In order: the last "answer is X" / "answer: (X)" / "option X"; a last non-empty line that is just a
-    letter (``B``, ``(B).``); the last ``(X)``.
+    letter (``B``, ``(B).``); the last ``(X)``. Lines that enumerate options (:func:`has_enumeration`)
+    are not read.
     """
     if not isinstance(text, str):
         return None
-    tail = text[-FALLBACK_WINDOW:]
+    tail = _without_enumeration(text[-FALLBACK_WINDOW:])
     letters = list(letters) if letters else allowed_letters(options)
     allowed = set(letters)
     last = None

@@ -13,11 +13,14 @@ import re
 from fractions import Fraction
 
 from rlsd_verl.rewards import mathvision, mmmu
-from rlsd_verl.rewards._heavy import safe_for_sympy
+from rlsd_verl.rewards._heavy import is_decimal, safe_for_sympy
 
 # Number comparison modes: "strict" (relative 1e-6), "round2" (MMMU / MathVision official: equal after
 # rounding to 2 decimals), "gold_precision" (MathVista official: the prediction rounded to the number
-# of decimals the gold answer shows).
+# of decimals the gold answer shows; an integer gold must be met exactly). In every mode two *exact*
+# values (integers and fractions written without a decimal point) must be equal: rounding only
+# forgives a decimal approximation ("0.67" for 2/3), never a different exact value ("2/3" for 121/180,
+# "1/3" for (3^1008-1)/3^1009, "1.5" is a decimal but 2 is an integer gold of MathVista).
 NUMBER_MODES = ("strict", "round2", "gold_precision")
 
 _MAX_NUMBER_CHARS = 64
@@ -95,11 +98,18 @@ def _decimals(s: str) -> int:
     return len(m.group(1)) if m else 0
 
 
-def numbers_equal(pred: float, gold: float, mode: str = "strict", gold_text: str = "") -> bool:
+def numbers_equal(pred: float, gold: float, mode: str = "strict", gold_text: str = "", pred_text: str = "") -> bool:
+    """Whether two numbers are equal under ``mode`` (see :data:`NUMBER_MODES`); the texts decide
+    whether a side is exact (no decimal point): two exact values are compared exactly."""
+    exact = math.isclose(pred, gold, rel_tol=1e-9, abs_tol=1e-12)
     if mode == "round2":
-        return round(pred, 2) == round(gold, 2) or math.isclose(pred, gold, rel_tol=1e-9, abs_tol=1e-12)
+        if not is_decimal(gold_text) and not is_decimal(pred_text):
+            return exact
+        return round(pred, 2) == round(gold, 2) or exact
     if mode == "gold_precision":
         d = _decimals(gold_text)
+        if d == 0:
+            return exact
         return math.isclose(round(pred, d), gold, rel_tol=1e-9, abs_tol=1e-9)
     return math.isclose(pred, gold, rel_tol=1e-6, abs_tol=1e-9)
 
@@ -125,7 +135,7 @@ def cheap_equal(pred: str, gold: str, benchmark: str, number_mode: str) -> bool 
     vp, vg = to_number(pred), to_number(gold)
     if vg is not None:
         if vp is not None:
-            return numbers_equal(vp, vg, number_mode, gold)
+            return numbers_equal(vp, vg, number_mode, gold, pred)
     if benchmark == "MMMU" and mmmu.eval_open([gold], mmmu.parse_open_response(pred)):
         return True
     if benchmark == "MathVision":

@@ -8,7 +8,8 @@ Extraction order (:func:`extract_final_answer`):
 
 1. the content of the last closed ``<answer> ... </answer>`` tag (a ``\\boxed{}`` inside it is
    unwrapped);
-2. else the content of the last brace-matched ``\\boxed{...}`` / ``\\fbox{...}``;
+2. else the content of the last brace-matched ``\\boxed{...}`` / ``\\fbox{...}`` - or, when the last
+   ``\\boxed{`` is never closed (``... is \\boxed{D.`` at the end), what follows it (short, no ``{``);
 3. else the text after the last "answer:" / "final answer:" / "the answer is" in the last
    :data:`ANSWER_LINE_WINDOW` characters (the same marker inside an ``<answer>`` tag is also cut:
    ``<answer>The answer is 5</answer>`` gives ``5``);
@@ -29,6 +30,8 @@ MAX_ANSWER_CHARS = 1000
 ANSWER_LINE_WINDOW = 4000
 # A response this short (after stripping) is itself the answer when nothing else is found.
 SHORT_RESPONSE_CHARS = 300
+# Longest content of an unclosed final \boxed{ that is read as the answer.
+UNCLOSED_BOXED_CHARS = 100
 
 _ANSWER_OPEN = re.compile(r"<\s*answer\s*>", re.IGNORECASE)
 _ANSWER_CLOSE = re.compile(r"<\s*/\s*answer\s*>", re.IGNORECASE)
@@ -101,25 +104,64 @@ def answer_tag(text: str) -> str | None:
     return None
 
 
-def answer_line(text: str) -> str | None:
-    """Value after the last "answer:"-style marker in the tail of ``text`` (rest of that line)."""
+def _answer_line(text: str) -> tuple[str | None, int]:
+    """``(value, end)``: the value after the last "answer:"-style marker in the tail of ``text`` and the
+    position in ``text`` where that value's line ends (``(None, -1)`` without a marker)."""
     if not isinstance(text, str):
-        return None
-    tail = text[-ANSWER_LINE_WINDOW:]
+        return None, -1
+    offset = max(0, len(text) - ANSWER_LINE_WINDOW)
+    tail = text[offset:]
     last = None
     for m in _ANSWER_MARKER.finditer(tail):
         last = m
     if last is None:
-        return None
+        return None, -1
     rest = tail[last.end() :]
-    line = rest.split("\n", 1)[0].strip()
+    first, sep, after = rest.partition("\n")
+    line, end = first.strip(), last.end() + len(first)
     if not line:
         # "Answer:\n42": take the next non-empty line.
-        for nxt in rest.split("\n")[1:]:
+        pos = last.end() + len(first) + len(sep)
+        for nxt in after.split("\n"):
             if nxt.strip():
-                line = nxt.strip()
+                line, end = nxt.strip(), pos + len(nxt)
                 break
-    return line or None
+            pos += len(nxt) + 1
+    return (line or None), offset + end
+
+
+def answer_line(text: str) -> str | None:
+    """Value after the last "answer:"-style marker in the tail of ``text`` (rest of that line)."""
+    return _answer_line(text)[0]
+
+
+def after_answer_line(text: str) -> str:
+    """The response text after the line :func:`answer_line` reads ("" when there is none)."""
+    line, end = _answer_line(text)
+    return text[end:] if line is not None and end >= 0 else ""
+
+
+def _unclosed_last_boxed(text: str) -> tuple[bool, str | None]:
+    """``(unclosed, content)``: whether the last ``\\boxed{`` of ``text`` is never closed, and then its
+    content when it reads as an answer (at most :data:`UNCLOSED_BOXED_CHARS` characters, no ``{``)."""
+    if not isinstance(text, str) or "box" not in text:
+        return False, None
+    opens = [m.end() - 1 for m in _BOXED.finditer(text)]
+    if not opens:
+        return False, None
+    last = opens[-1]
+    if _match_braces(text, [last]).get(last) is not None:
+        return False, None
+    rest = text[last + 1 :].strip()
+    if not rest or len(rest) > UNCLOSED_BOXED_CHARS or "{" in rest:
+        return True, None
+    return True, rest
+
+
+def unclosed_boxed_tail(text: str) -> str | None:
+    """The content of a ``\\boxed{`` that is the last one in ``text`` and never closed (``... the answer
+    is \\boxed{D.`` at the end of a response), when it reads as an answer; else None."""
+    return _unclosed_last_boxed(text)[1]
 
 
 def trailing_braces(text: str) -> str | None:
@@ -189,7 +231,8 @@ def _after_marker(span: str) -> str:
 def extract_final_answer(text: str, *, bare_braces: bool = False) -> tuple[str | None, str]:
     """Return ``(answer, method)``; ``answer`` is None (method ``""``) when nothing was found.
 
-    ``method`` is one of ``answer_tag``, ``boxed``, ``answer_line``, ``braces``, ``short_response``.
+    ``method`` is one of ``answer_tag``, ``boxed_unclosed``, ``boxed``, ``answer_line``, ``braces``,
+    ``short_response``.
     """
     if not isinstance(text, str) or not text.strip():
         return None, ""
@@ -198,7 +241,10 @@ def extract_final_answer(text: str, *, bare_braces: bool = False) -> tuple[str |
         inner = last_boxed(tag)
         span = inner if inner is not None else _after_marker(tag)
         return clean_answer(span), "answer_tag"
-    boxed = last_boxed(text)
+    unclosed, content = _unclosed_last_boxed(text)
+    if content is not None:
+        return clean_answer(content), "boxed_unclosed"
+    boxed = None if unclosed else last_boxed(text)  # a cut-off final box: the earlier ones are not final
     if boxed is not None:
         return clean_answer(boxed), "boxed"
     line = answer_line(text)

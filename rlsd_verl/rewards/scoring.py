@@ -201,11 +201,21 @@ def _run_heavy(tasks: list[tuple[str, str, str]], timeout_s: float) -> tuple[boo
 # ----------------------------------------------------------------------------------------------
 
 
-def _score_multiple_choice(response, span, golds, options, benchmark, opts) -> tuple[bool, str, bool]:
+def _no_single_choice(response: str, span: str | None, method: str, letters) -> bool:
+    """The answer names several letters, or is / is followed by an enumeration of the options (an
+    echoed prompt): no single choice, and no fallback may pick one."""
+    if span is not None and (choice.names_several_letters(span, letters) or choice.has_enumeration(span)):
+        return True
+    return method == "answer_line" and choice.has_enumeration(extract.after_answer_line(response))
+
+
+def _score_multiple_choice(response, span, method, golds, options, benchmark, opts) -> tuple[bool, str, bool]:
     letter_golds = [choice.gold_letter(g, options) for g in golds]
     gold_letters = {g for g in letter_golds if g}
     extra_letter = max(gold_letters) if gold_letters else None
     letters = choice.allowed_letters(options, extra_letter)
+    if _no_single_choice(response, span, method, letters):
+        return False, span or "", False
     pred = choice.parse_choice(span, options, letters) if span is not None else None
     if pred is None and opts["mc_fallback"]:
         pred = choice.parse_choice_in_response(response, options, letters)
@@ -236,12 +246,14 @@ def _free_form_match(pred: str, golds: Sequence[str], benchmark: str, opts) -> t
     return _run_heavy(tasks, opts["timeout_s"])
 
 
-def _score_free_form(response, span, golds, benchmark, opts) -> tuple[bool, str, bool]:
+def _score_free_form(response, span, method, golds, benchmark, opts) -> tuple[bool, str, bool]:
     letter_golds = [g.strip().strip("()").strip() for g in golds if _is_letter_gold(g)]
     if letter_golds and len(letter_golds) == len(golds):
         # Free-form rows whose answer is a letter (choices drawn in the image: MathVision ids 59/434,
         # a few MMMU "open" rows): parse a letter, never guess.
         letters = choice.allowed_letters(None, max(letter_golds))
+        if _no_single_choice(response, span, method, letters):
+            return False, span or "", False
         pred = choice.parse_choice(span, None, letters) if span is not None else None
         if pred is None and opts["mc_fallback"]:
             pred = choice.parse_choice_in_response(response, None, letters)
@@ -333,16 +345,16 @@ def compute_score(
         fmt = extract.check_format(response, opts["format_style"])
         golds = _gold_list(ground_truth, extra)
         options = _options(extra)
-        span, _ = extract.extract_final_answer(response, bare_braces=benchmark.startswith("ZeroBench"))
+        span, method = extract.extract_final_answer(response, bare_braces=benchmark.startswith("ZeroBench"))
         ok, pred, timed_out = False, span or "", False
         if golds:
             is_mc = _question_type(extra, options, golds) == "multiple_choice"
             if is_mc and not any(choice.gold_letter(g, options) for g in golds):
                 is_mc = False  # the gold names no option: compare it as a free-form answer
             if is_mc:
-                ok, pred, timed_out = _score_multiple_choice(response, span, golds, options, benchmark, opts)
+                ok, pred, timed_out = _score_multiple_choice(response, span, method, golds, options, benchmark, opts)
             else:
-                ok, pred, timed_out = _score_free_form(response, span, golds, benchmark, opts)
+                ok, pred, timed_out = _score_free_form(response, span, method, golds, benchmark, opts)
         acc = 1.0 if ok else 0.0
         w = opts["format_weight"]
         result.update(

@@ -12,6 +12,7 @@ from rlsd_verl.data.answers import (
     options_from_text,
     parse_gold_list,
     parse_lettered_options,
+    relabelled_letter,
     parse_list_literal,
     repair_escapes,
     verifiable_kind,
@@ -75,10 +76,39 @@ def test_lettered_options():
     assert parse_lettered_options("A. 200.96;B. 3215.36;C. 6280;D. 32; E. No correct answer", "w") == [
         "200.96", "3215.36", "6280", "32", "No correct answer"]
     assert parse_lettered_options("A. 1:2;B. 2:3", "w") == ["1:2", "2:3"]
-    with pytest.raises(ValueError, match="not A, B, C"):
+    with pytest.raises(ValueError, match="row 5, column option: cannot read lettered options"):
         parse_lettered_options("A. 1;C. 3", "row 5, column option")
-    with pytest.raises(ValueError, match="does not start"):
+    with pytest.raises(ValueError, match="cannot read lettered options"):
         parse_lettered_options("1;2;3", "w")
+
+
+@pytest.mark.parametrize("text, options, repairs", [
+    # a ";" the release put before a capital letter + period, inside an option's text
+    ("A. Rotate about point ;O.;B. Reflect in line ;L.;C. No.; D. No correct answer",
+     ["Rotate about point O.", "Reflect in line L.", "No.", "No correct answer"], ["stray_semicolon"]),
+    # ";X." directly followed by the next option's marker
+    ("A. Move to ;C.  ;B. Move past ;C. ;C. Stay; D. No correct answer",
+     ["Move to C.", "Move past C.", "Stay", "No correct answer"], ["stray_semicolon"]),
+    # options run together without ";"
+    ("A. 45° B. 60° ;C. 120°; D. No correct answer", ["45°", "60°", "120°", "No correct answer"], []),
+    ("A. 4 B. 3 C. 2 ;D. 1; E. No correct answer", ["4", "3", "2", "1", "No correct answer"], []),
+    # the "No correct answer" option lettered F after C
+    ("A. Yes;B. Maybe;C. No.; F. No correct answer", ["Yes", "Maybe", "No.", "No correct answer"], ["relabelled:F->D"]),
+    # angle names glued to a stray ";"
+    ("A. Angle ∠AB;E.; B. Angle ∠AB;C.; C. None; D. No correct answer",
+     ["Angle ∠ABE.", "Angle ∠ABC.", "None", "No correct answer"], ["stray_semicolon"]),
+])
+def test_lettered_options_real_quirks(text, options, repairs):
+    got_repairs = []
+    assert parse_lettered_options(text, "w", repairs=got_repairs) == options
+    for r in repairs:
+        assert r in got_repairs
+    assert relabelled_letter(got_repairs, "F") == ("D" if "relabelled:F->D" in repairs else "F")
+
+
+def test_letter_valued_options_parse_as_text():
+    assert parse_lettered_options("A. F;    B. D;    C. B;    D. I; E. No correct answer", "w") == [
+        "F", "D", "B", "I", "No correct answer"]
 
 
 def test_options_from_text():

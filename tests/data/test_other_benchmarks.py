@@ -11,6 +11,7 @@ from fixtures import COLOURS, colour_of
 from rlsd_verl.data import geometry3k, mathvista, wemath, zerobench
 from rlsd_verl.data.build import BadRowError, CountMismatchError
 from rlsd_verl.data.schema import load_parquet
+from rlsd_verl.data.sources import InputError
 
 Q = dict(progress=False)
 
@@ -42,20 +43,44 @@ def test_mathvista(tmp_path):
 def test_mathvista_json_layout_and_bad_gold(tmp_path):
     rows = fx.mathvista_rows()
     (tmp_path / "in/images").mkdir(parents=True)
-    annot = {}
+    (tmp_path / "in/data").mkdir(parents=True)
+    records = {}
     for r in rows:
         (tmp_path / "in" / r["image"]).write_bytes(r["decoded_image"]["bytes"])
-        annot[r["pid"]] = {k: v for k, v in r.items() if k != "decoded_image"}
-    (tmp_path / "in/annot_testmini.json").write_text(json.dumps(annot))
+        records[r["pid"]] = {k: v for k, v in r.items() if k != "decoded_image"}
+    # the GitHub release: data/testmini.json is a dict {pid: record}; images/ sits at the root
+    (tmp_path / "in/data/testmini.json").write_text(json.dumps(records))
+    (tmp_path / "in/data/annot_testmini.json").write_text(json.dumps({"1": {"ocr": "..."}}))
     s = mathvista.build_mathvista(input=str(tmp_path / "in"), output_dir=str(tmp_path / "out"),
                                   allow_count_mismatch=True, **Q)
-    assert s["rows"] == 3 and s["input"] == "json: annot_testmini.json"
+    assert s["rows"] == 3 and s["input"] == "json: data/testmini.json"
+    with pytest.raises(InputError, match="annotation file"):
+        mathvista.build_mathvista(input=str(tmp_path / "in/data/annot_testmini.json"),
+                                  output_dir=str(tmp_path / "o"), **Q)
     rows[1]["answer"] = "hexagon"
     fx.write_hub_parquet(tmp_path / "bad/data/testmini-0.parquet", rows, fx.MATHVISTA_FEATURES)
-    with pytest.raises(BadRowError, match=r"id=2\): answer 'hexagon' matches 0 of the choices"):
+    with pytest.raises(BadRowError, match=r"id=2\): answer 'hexagon' matches none of the choices"):
         mathvista.build_mathvista(input=str(tmp_path / "bad"), output_dir=str(tmp_path / "o"), **Q)
     with pytest.raises(ValueError, match="no public answers"):
         mathvista.build_mathvista(input=str(tmp_path / "bad"), split="test", output_dir=str(tmp_path / "o"), **Q)
+
+
+def test_mathvista_duplicate_choices_make_every_matching_letter_a_gold(tmp_path):
+    rows = fx.mathvista_rows()
+    # the real pid 781: choices ['9', '12', '18', '18'], answer '18'
+    rows[1].update(choices=["9", "12", "18", "18"], answer="18")
+    fx.write_hub_parquet(tmp_path / "in/data/testmini-0.parquet", rows, fx.MATHVISTA_FEATURES)
+    s = mathvista.build_mathvista(input=str(tmp_path / "in"), output_dir=str(tmp_path / "out"),
+                                  allow_count_mismatch=True, **Q)
+    assert s["rows"] == 3 and s["notes"]["duplicate_choice_gold"] == 1
+    r = by_id(tmp_path / "out/mathvista_testmini.parquet")["2"]
+    assert r["reward_model"]["ground_truth"] == "C" and r["extra_info"]["gold_answers"] == ["C", "D"]
+    from rlsd_verl.rewards import compute_score
+
+    for letter in "CD":
+        assert compute_score(r["data_source"], f"<answer>{letter}</answer>", r["reward_model"]["ground_truth"],
+                             r["extra_info"], format_weight=0.0)["acc"] == 1.0
+    assert compute_score(r["data_source"], "<answer>B</answer>", "C", r["extra_info"], format_weight=0.0)["acc"] == 0.0
 
 
 # ------------------------------------------------------------------------------------ We-Math
@@ -90,12 +115,44 @@ def test_wemath_json_release_with_image_folder(tmp_path):
     assert colour_of(by_id(tmp_path / "out/wemath_testmini.parquet")["3steps_165/3steps_1"]["images"][0]) == COLOURS[2]
 
 
-def test_wemath_bad_option_string(tmp_path):
+def test_wemath_bad_rows_are_all_reported_and_skip_bad_writes_the_rest(tmp_path):
     rows = fx.wemath_rows()
     rows[0]["option"] = "A. 1;C. 3"
+    rows[1]["answer"] = "Z"
+    rows.append(dict(rows[1], key="3steps_2", answer="A"))
     fx.write_hub_parquet(tmp_path / "in/data/testmini-0.parquet", rows, fx.WEMATH_FEATURES)
-    with pytest.raises(BadRowError, match=r"id=3steps_165\), column option: option letters"):
+    with pytest.raises(BadRowError, match=r"2 row\(s\)") as e:
         wemath.build_wemath(input=str(tmp_path / "in"), output_dir=str(tmp_path / "out"), **Q)
+    # one odd row does not stop the scan: both are named, with their reasons
+    assert "id=3steps_165), column option: cannot read lettered options" in str(e.value)
+    assert "column answer 'Z' is not one of the option letters" in str(e.value)
+    assert not (tmp_path / "out/wemath_testmini.parquet").exists()
+    s = wemath.build_wemath(input=str(tmp_path / "in"), output_dir=str(tmp_path / "out"), skip_bad=True,
+                            allow_count_mismatch=True, **Q)
+    assert s["rows"] == 1 and s["skipped_bad_total"] == 2
+    problems = [json.loads(line) for line in open(s["problems_path"])]
+    assert [(p["id"], p["reason"]) for p in problems] == [("3steps_165", "bad_row"), ("3steps_165", "bad_row")]
+    assert "row 0" in problems[0]["where"] and "row 1" in problems[1]["where"]
+
+
+def test_wemath_real_option_quirks_convert(tmp_path):
+    base = fx.wemath_rows()[1]
+    quirks = [
+        ("A. Turn about point ;O.;B. Slide along ;L.;C. No.; F. No correct answer", "F", "D"),
+        ("A. 45° B. 60° ;C. 120°; D. No correct answer", "B", "B"),
+        ("A. F;    B. D;    C. B;    D. I; E. No correct answer", "C", "C"),  # letter-valued options
+        ("A. Equal; B. Twice ;G.; C. Twice ;G.; D. No correct answer", "A", "A"),  # repeated option texts
+    ]
+    rows = [dict(base, key=f"k{i}", option=o, answer=a) for i, (o, a, _) in enumerate(quirks)]
+    fx.write_hub_parquet(tmp_path / "in/data/testmini-0.parquet", rows, fx.WEMATH_FEATURES)
+    s = wemath.build_wemath(input=str(tmp_path / "in"), output_dir=str(tmp_path / "out"),
+                            allow_count_mismatch=True, **Q)
+    assert s["rows"] == 4 and s["skipped_bad_total"] == 0 and s["problems_path"] is None
+    assert s["notes"]["letter_valued_options"] == 1 and s["notes"]["duplicate_option_texts"] == 1
+    got = by_id(tmp_path / "out/wemath_testmini.parquet")
+    assert got["3steps_165/k0"]["extra_info"]["options"] == ["Turn about point O.", "Slide along L.", "No.",
+                                                             "No correct answer"]
+    assert [got[f"3steps_165/k{i}"]["reward_model"]["ground_truth"] for i in range(4)] == [q[2] for q in quirks]
 
 
 # ------------------------------------------------------------------------------------ ZeroBench

@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 
 from rlsd_verl import report
-from rlsd_verl.eval._io import atomic_write_json
+from rlsd_verl.utils.io import atomic_write_json
 from rlsd_verl.eval.aggregate import SCHEMA, aggregate_rows
 
 STEPS = list(range(0, 25, 5))

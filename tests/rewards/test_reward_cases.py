@@ -103,7 +103,10 @@ CASES = [
     (GEO, "<think>..</think> \\boxed{\\sqrt{27}}", "3\\sqrt{3}", {}, 1.0, None),
     (GEO, "\\boxed{\\frac{\\frac{1}{2}}{3}}", "\\frac{1}{6}", {}, 1.0, "\\frac{\\frac{1}{2}}{3}"),  # nested braces
     (GEO, "\\boxed{5} then later \\boxed{7}", "7", {}, 1.0, "7"),  # the last box counts
-    (GEO, "\\boxed{7} and a truncated \\boxed{8", "7", {}, 1.0, "7"),  # unclosed box skipped
+    # the last \boxed{ is unclosed: its content is the final answer (MathVision's official reading)
+    (GEO, "\\boxed{7} and a truncated \\boxed{8", "7", {}, 0.0, "8"),
+    (GEO, "\\boxed{7} and a truncated \\boxed{8", "8", {}, 1.0, "8"),
+    (GEO, "so x = \\boxed{7} and then \\boxed{\\frac{1}{", "7", {}, 0.0, None),  # a cut-off final box: 7 is not final
     (MMFR, "<answer>0.5</answer>", "\\frac{1}{2}", ff(), 1.0, None),  # fraction vs decimal
     (MMFR, "<answer>1/3</answer>", "0.333", ff(), 0.0, None),  # strict outside MMMU/MathVision
     (MMFR, "<answer>60^\\circ</answer>", "60", ff(), 1.0, None),
@@ -231,3 +234,38 @@ def test_non_string_inputs_do_not_raise():
         assert set(out) == set(RESULT_KEYS)
     assert compute_score(GEO, "\\boxed{1}", 1, None)["acc"] == 1.0
     assert compute_score(GEO, "\\boxed{2}", ["1", "2"], "not a dict")["acc"] == 1.0
+
+
+def test_letter_rules_of_the_real_outputs():
+    from rlsd_verl.rewards.choice import bare_letter, has_enumeration, names_several_letters
+
+    assert [bare_letter(x) for x in ("B", "(B)", "B.", "Option B", "**C**", "b", "Be", "A decrease")] == [
+        "B", "B", "B", "B", "C", "B", None, None]
+    for several in ("(A),(B),(C)", "(A), (B), and (C)", "A and B", "A or E", "A B C", "A, B, C, D, E"):
+        assert names_several_letters(several, "ABCDE"), several
+    for single in ("A", "(A) 12", "A and the rest", "AB"):
+        assert not names_several_letters(single, "ABCDE"), single
+    assert has_enumeration("Choices:\n(A) yes\n(B) no")
+    assert has_enumeration("A. 35°\nB. 110°")
+    assert not has_enumeration("(A) (B) (C)\nThe answer is (A).")
+    # a letter is matched against the option letters before the option texts
+    opts = ["F", "D", "B", "I", "No correct answer"]
+    assert parse_choice("D", opts) == "D" and parse_choice("(B)", opts) == "B"
+    assert parse_choice("No correct answer", opts) == "E"
+    # an article or a sentence subject is not a choice; a separator or the option text is
+    assert parse_choice("A decrease in sunlight", ["grass", "owl"]) is None
+    assert parse_choice("A is not the correct option", ["25°", "30°"]) is None
+    assert parse_choice("B 30°", ["25°", "30°"]) == "B" and parse_choice("B: 30°", ["25°", "30°"]) == "B"
+
+
+def test_numbers_exact_values_and_stated_precision():
+    from rlsd_verl.rewards.equivalence import cheap_equal
+
+    assert cheap_equal("2/3", "\\frac{121}{180}", "MathVision", "round2") is False
+    assert cheap_equal("0.67", "\\frac{2}{3}", "MathVision", "round2") is True
+    assert cheap_equal("\\frac{4}{6}", "\\frac{2}{3}", "MathVision", "round2") is True
+    assert cheap_equal("1.50", "2", "MathVista", "gold_precision") is False
+    assert cheap_equal("2.0", "2", "MathVista", "gold_precision") is True
+    assert cheap_equal("1.449", "1.45", "MathVista", "gold_precision") is True
+    assert cheap_equal("3.004", "3", "MMMU", "round2") is True
+    assert cheap_equal("3", "3.004", "MMMU", "round2") is True

@@ -1,0 +1,1 @@
+"""Small helpers shared across the package (``io``: the one JSONL reader and atomic file writer)."""
