@@ -275,6 +275,43 @@ def select_sdpo_demonstrations(
     return chosen
 
 
+def select_sdpo_feedback(
+    uids: Sequence[Hashable],
+    scores: Sequence[float],
+    lengths: Sequence[int],
+    success_threshold: float = 1.0,
+    include: Sequence[bool] | None = None,
+) -> list[int | None]:
+    r"""SDPO's optional feedback: for each rollout, its group's shortest *unsuccessful* sibling.
+
+    With ``algorithm.rlsd.sdpo_feedback=True`` the teacher prompt also shows a failed attempt of the
+    same question (the RLSD authors' ``_select_sdpo_feedback``: the shortest failure, ties to the
+    lowest index). A rollout is never its own feedback.
+
+    Args:
+        uids, scores, success_threshold: as in :func:`select_sdpo_demonstrations`.
+        lengths (`Sequence[int]`): response lengths.
+        include (`Sequence[bool]`, *optional*): rows that may serve as feedback (e.g. not padding).
+
+    Returns:
+        `list[int | None]`: per rollout, the index ``j != i`` of the shortest sibling with
+        ``scores[j] < success_threshold``, or ``None``.
+    """
+    n = len(uids)
+    if len(scores) != n or len(lengths) != n or (include is not None and len(include) != n):
+        raise ValueError(f"uids has {n} entries; scores, lengths and include need one per rollout")
+    success_threshold = check_real("success_threshold", success_threshold)
+    failures: dict[Hashable, list[int]] = defaultdict(list)
+    for i, uid in enumerate(uids):
+        if (include is None or include[i]) and float(scores[i]) < success_threshold:
+            failures[uid].append(i)
+    out: list[int | None] = []
+    for i, uid in enumerate(uids):
+        others = [j for j in failures.get(uid, []) if j != i]
+        out.append(min(others, key=lambda j: (lengths[j], j)) if others else None)
+    return out
+
+
 def compute_sdpo_advantages(
     teacher_log_probs: torch.Tensor,
     student_log_probs: torch.Tensor,

@@ -236,9 +236,6 @@ class HFRolloutServer:
         keys = tied.keys() if isinstance(tied, dict) else tied
         return key in keys or key.endswith("lm_head.weight")
 
-    def state_dict_for_test(self) -> dict[str, torch.Tensor]:
-        return {k: v.detach().cpu().clone() for k, v in self.model.state_dict().items()}
-
     # ------------------------------------------------------------------ control plane (no-ops)
     def get_server_address(self):
         return f"hf-replica-{self.replica_rank}", self.node_rank

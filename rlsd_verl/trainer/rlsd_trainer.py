@@ -49,7 +49,7 @@ from verl.utils.debug import marked_timer
 
 from verl.utils.seqlen_balancing import calculate_workload, get_seqlen_balanced_partitions, log_seqlen_unbalance
 
-from rlsd_verl.algos.baselines import select_sdpo_demonstrations
+from rlsd_verl.algos.baselines import select_sdpo_demonstrations, select_sdpo_feedback
 from rlsd_verl.algos.config import RLSDConfig
 from rlsd_verl.algos.token_advantage import aggregate_row_stats, token_advantages
 from rlsd_verl.teacher.agent_loop import TEACHER_INFO_FIELD, TEACHER_PROMPT_FIELD, teacher_info_row
@@ -89,6 +89,7 @@ class RLSDTrainer(PPOTrainerSync):
         self.teacher_template = self.rlsd.load_teacher_template()
         self.sdpo_template = load_teacher_template(self.rlsd.sdpo_template, key="sdpo_template")
         self._prompt_builder: TeacherPromptBuilder | None = None
+        self._prompt_builds_seen = 0
         self.teacher_version = 0
         estimators.set_trainer_active(True)
 
@@ -198,10 +199,7 @@ class RLSDTrainer(PPOTrainerSync):
             uids, scores, self.rlsd.sdpo_success_threshold, selection=self.rlsd.sdpo_selection,
             lengths=lengths, rng=self.global_steps,
         )
-        failures: dict[str, list[int]] = {}
-        for i, (uid, score) in enumerate(zip(uids, scores)):
-            if real[i] and score < self.rlsd.sdpo_success_threshold:
-                failures.setdefault(uid, []).append(i)
+        feedback_rows = select_sdpo_feedback(uids, scores, lengths, self.rlsd.sdpo_success_threshold, include=real)
 
         def text(i: int) -> str:
             ids = data["responses"][i][: lengths[i]].tolist()
@@ -216,11 +214,8 @@ class RLSDTrainer(PPOTrainerSync):
                 has_demo.append(0.0)
                 continue
             feedback = ""
-            if self.rlsd.sdpo_feedback:
-                others = [j for j in failures.get(uids[i], []) if j != i]
-                if others:
-                    worst = min(others, key=lambda j: (lengths[j], j))  # the shortest unsuccessful attempt
-                    feedback = SDPO_FEEDBACK_BLOCK.replace("{attempt}", text(worst))
+            if self.rlsd.sdpo_feedback and feedback_rows[i] is not None:
+                feedback = SDPO_FEEDBACK_BLOCK.replace("{attempt}", text(feedback_rows[i]))
             built = self.prompt_builder.build(
                 list(_row(data, "raw_prompt", i)), text(demo), template=self.sdpo_template.replace("{feedback}", feedback),
                 student_prompt_ids=student.tolist(),
@@ -289,6 +284,13 @@ class RLSDTrainer(PPOTrainerSync):
         real = torch.tensor([not t.get("is_padding", False) for t in batch.tags])
         metrics.update(aggregate_row_stats(self._metric_keys(params), stats, include=real))
 
+        manager = getattr(self, "agent_loop_manager", None)
+        if self.method != "sdpo" and hasattr(manager, "teacher_prompts_built"):
+            built = manager.teacher_prompts_built()
+            uids = {key.rsplit("_", 2)[0] for key, ok in zip(batch.keys, real.tolist()) if ok}
+            # verl's keys are "{uid}_{session}_{index}": 1.0 = each prompt's teacher prompt was built once
+            metrics[f"{self.method}/teacher_prompt_builds_per_prompt"] = (built - self._prompt_builds_seen) / max(1, len(uids))
+            self._prompt_builds_seen = built
         student_lens = torch.tensor([float(t["prompt_len"]) for t in batch.tags])
         primed = real & (info[:, 0] > 0)
         n = max(1, int(primed.sum()))

@@ -249,3 +249,18 @@ def test_baseline_metric_names():
     }.items():
         for key in metrics:
             assert key.startswith(prefix) and not any(w in key for w in ("max", "min", "total")), key
+
+
+def test_sdpo_feedback_is_the_shortest_failed_sibling_never_self():
+    from rlsd_verl.algos.baselines import select_sdpo_feedback
+
+    uids = ["a", "a", "a", "a", "b", "b"]
+    scores = [1.0, 0.0, 0.0, 0.0, 0.0, 1.0]
+    lengths = [5, 9, 3, 3, 4, 2]
+    got = select_sdpo_feedback(uids, scores, lengths)
+    # row 0: failures 1,2,3 -> shortest 2 (tie with 3, lowest index); row 2: itself excluded -> 3
+    assert got == [2, 2, 3, 2, None, 4]
+    assert select_sdpo_feedback(uids, scores, lengths, include=[True, True, False, True, True, True])[0] == 3
+    assert select_sdpo_feedback(uids, [1.0] * 6, lengths) == [None] * 6
+    with pytest.raises(ValueError, match="one per rollout"):
+        select_sdpo_feedback(uids, scores, lengths[:-1])

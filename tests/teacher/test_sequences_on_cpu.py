@@ -57,3 +57,25 @@ def test_vl_rows_get_mrope_positions_and_keep_their_own_multimodal_inputs(tiny_m
     assert torch.equal(pos, teacher_position_ids(proc, seq, mm))
     # the row's own pixel tensor, by reference: no copy
     assert list(out["multi_modal_inputs"])[0]["pixel_values"].data_ptr() == mm["pixel_values"].data_ptr()
+
+
+def test_extended_positions_equal_the_full_mrope_pass(tiny_models):
+    """The positions of prompt ⊕ response equal get_rope_index over the whole sequence, for both VL families."""
+    from verl.utils import hf_processor
+
+    from rlsd_verl.teacher.sequences import extend_positions
+
+    for model, grid in (("qwen2_5_vl", [[1, 4, 4]]), ("qwen3_vl", [[1, 4, 4]])):
+        proc = hf_processor(tiny_models[model])
+        pad = proc.image_token_id
+        start = proc.tokenizer.convert_tokens_to_ids("<|vision_start|>")
+        end = proc.tokenizer.convert_tokens_to_ids("<|vision_end|>")
+        mm = {"image_grid_thw": torch.tensor(grid)}
+        for prompt in ([105, start] + [pad] * 4 + [end, 107], [105, 106, 107, start] + [pad] * 4 + [end]):
+            prompt = torch.tensor(prompt)
+            for n in (0, 1, 7):
+                response = torch.arange(120, 120 + n)
+                full = teacher_position_ids(proc, torch.cat([prompt, response]), mm)
+                assert torch.equal(extend_positions(teacher_position_ids(proc, prompt, mm), n), full), (model, n)
+    flat = torch.arange(5)
+    assert torch.equal(extend_positions(flat, 3), torch.arange(8))

@@ -37,8 +37,15 @@ def main(model_dir: str, mode: str) -> None:
     worker.init_model()
     info = worker.init_teacher(mode)
 
+    def sums(module):
+        local = lambda t: t._local_tensor if hasattr(t, "_local_tensor") else t  # noqa: E731
+        return {n: float(local(p.data).double().sum()) for n, p in module.named_parameters()}
+
     def snapshot():
-        return worker.teacher_state_checksum()
+        out = {"actor": sums(worker.actor.engine.module)}
+        if worker.teacher is not None:
+            out["teacher"] = sums(worker.teacher.engine.module)
+        return out
 
     before = snapshot()
     # move the actor away from θ₀, as an optimizer step would
@@ -53,7 +60,17 @@ def main(model_dir: str, mode: str) -> None:
         after = snapshot()
     else:
         after = moved
-    print("RESULT " + json.dumps({"info": info, "before": before, "moved": moved, "after": after, "synced": synced}))
+    mismatch = None
+    if worker.teacher is not None:  # a copy built differently from the actor is caught with the flag to change
+        name, param = next(iter(worker.teacher.engine.module.named_parameters()))
+        local = param._local_tensor if hasattr(param, "_local_tensor") else param
+        local.data = local.data.double()
+        try:
+            worker._check_teacher_matches_actor()
+        except RuntimeError as exc:
+            mismatch = str(exc)
+    print("RESULT " + json.dumps({"info": info, "before": before, "moved": moved, "after": after, "synced": synced,
+                                  "mismatch": mismatch}))
 
 
 if __name__ == "__main__":

@@ -26,7 +26,9 @@ def _same(a: dict, b: dict) -> bool:
 
 def test_sync_teacher_starts_at_theta0_and_copies_the_actor(tiny_models):
     r = _probe(tiny_models["text"], "sync", 29641)
-    assert r["info"] == {"mode": "sync", "holds_copy": True}
+    assert r["info"]["mode"] == "sync" and r["info"]["holds_copy"] is True
+    assert r["info"]["params"] == len(r["before"]["actor"]) and r["info"]["dtype"] == "torch.float32"  # the actor's
+    assert "model_dtype" in r["mismatch"] and "float64" in r["mismatch"]
     assert _same(r["before"]["teacher"], r["before"]["actor"])  # θ₀ copy
     assert not _same(r["moved"]["teacher"], r["moved"]["actor"])  # the actor moved, the teacher did not
     assert _same(r["moved"]["teacher"], r["before"]["teacher"])
@@ -44,4 +46,5 @@ def test_frozen_teacher_stays_at_theta0(tiny_models):
 def test_live_teacher_holds_no_copy(tiny_models):
     r = _probe(tiny_models["text"], "live", 29645)
     assert r["info"] == {"mode": "live", "holds_copy": False}
+    assert r["mismatch"] is None
     assert "teacher" not in r["before"]
