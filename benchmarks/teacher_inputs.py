@@ -241,11 +241,10 @@ def e2e(args) -> dict:
     if model.exists():
         shutil.rmtree(model)
     shutil.copytree(src, model)
-    cfg_path = model / "preprocessor_config.json"
+    cfg_path = model / "processor_config.json"  # let the tiny processor keep ~1 MP (~1300 image tokens)
     cfg = json.loads(cfg_path.read_text())
-    cfg["size"] = {"shortest_edge": 1024 * 1024 // 2, "longest_edge": 1024 * 1024}
-    cfg.pop("min_pixels", None), cfg.pop("max_pixels", None)
-    cfg_path.write_text(json.dumps(cfg))
+    cfg["image_processor"]["size"] = {"shortest_edge": 1024 * 1024 // 2, "longest_edge": 1024 * 1024}
+    cfg_path.write_text(json.dumps(cfg, indent=2))
     rng = random.Random(args.seed)
     data = {}
     for split, n in (("train", 2 * args.steps), ("val", 2)):

@@ -30,8 +30,9 @@ TransferQueue (teacher prompt ids, the student's response ids, the row's own
 here (:func:`rlsd_verl.teacher.sequences.assemble_teacher_batch`), runs verl's ``infer_batch``
 on them — the engine code, no-padding path, dynamic batching and temperature of the
 ``old_log_probs`` pass — and computes the token advantage on the spot. It writes back the
-advantage (``advantages``/``returns``), the teacher log-probs (``rlsd_teacher_log_probs``) and a
-few per-row metric sums (``rlsd_row_stats``): the driver moves no per-token tensor.
+advantage (``advantages``/``returns``) and a few per-row metric sums (``rlsd_row_stats``) — plus
+the teacher log-probs (``rlsd_teacher_log_probs``) on the steps that dump token credits: the driver
+moves no per-token tensor otherwise.
 """
 
 from __future__ import annotations
@@ -173,15 +174,10 @@ class SelfDistillationWorker(ActorRolloutRefWorker):
             kwargs["has_demo"] = pad(data["rlsd_has_demo"]).reshape(-1).bool()
         adv, _keys, stats = row_stats(params["method"], base, teacher, student, valid, **kwargs)
         nested_adv = response_to_nested(adv.float(), mask)
-        return TensorDict(
-            {
-                "advantages": nested_adv,
-                "returns": nested_adv.clone(),
-                "rlsd_teacher_log_probs": teacher_lp,
-                "rlsd_row_stats": stats.float(),
-            },
-            batch_size=[len(lengths)],
-        )
+        out = {"advantages": nested_adv, "returns": nested_adv.clone(), "rlsd_row_stats": stats.float()}
+        if params.get("keep_teacher_log_probs", False):  # token-credit dumps read them back
+            out["rlsd_teacher_log_probs"] = teacher_lp
+        return TensorDict(out, batch_size=[len(lengths)])
 
     # ------------------------------------------------------------------ weights
     @register(dispatch_mode=Dispatch.ONE_TO_ALL)
