@@ -64,16 +64,30 @@ class TinyRun:
         return self
 
 
-def run_main(out_dir: Path, experiment: str, overrides: list[str], timeout: int = 900) -> TinyRun:
-    """Run ``python -m rlsd_verl.main`` in a subprocess; its output goes to ``out_dir/<experiment>.log``."""
+#: Ray's own start-up gives its raylet a fixed 30 s to register (``ray/_private/node.py``); on a machine
+#: saturated by other jobs that can pass before anything of ours ran. Such a run is started again.
+RAY_STARTUP_FAILURES = ("The current node timed out during startup",)
+
+
+def run_main(out_dir: Path, experiment: str, overrides: list[str], timeout: int = 900, startup_retries: int = 2) -> TinyRun:
+    """Run ``python -m rlsd_verl.main`` in a subprocess; its output goes to ``out_dir/<experiment>.log``.
+
+    A run that failed in Ray's own start-up (:data:`RAY_STARTUP_FAILURES`, before the trainer existed) is
+    started again, up to ``startup_retries`` times; any other failure is returned as it is.
+    """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, VERL_FILE_LOGGER_ROOT=str(out_dir / "logs"), PYTHONUNBUFFERED="1")
     env.pop("VERL_FILE_LOGGER_PATH", None)  # it would send every run's metrics to one file
     log_path = out_dir / f"{experiment}.log"
-    with open(log_path, "w") as log:
-        proc = subprocess.run(
-            [sys.executable, "-m", "rlsd_verl.main", *overrides],
-            stdout=log, stderr=subprocess.STDOUT, env=env, timeout=timeout, cwd=out_dir,
-        )
-    return TinyRun(out_dir, experiment, proc.returncode, log_path.read_text(errors="replace"))
+    for attempt in range(startup_retries + 1):
+        with open(log_path, "w") as log:
+            proc = subprocess.run(
+                [sys.executable, "-m", "rlsd_verl.main", *overrides],
+                stdout=log, stderr=subprocess.STDOUT, env=env, timeout=timeout, cwd=out_dir,
+            )
+        text = log_path.read_text(errors="replace")
+        if proc.returncode == 0 or not any(m in text for m in RAY_STARTUP_FAILURES) or attempt == startup_retries:
+            return TinyRun(out_dir, experiment, proc.returncode, text)
+        print(f"[tiny_run] {experiment}: Ray did not start in time (machine busy); starting the run again", file=sys.stderr)
+    raise AssertionError("unreachable")
