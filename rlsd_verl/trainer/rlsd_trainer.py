@@ -51,7 +51,7 @@ from rlsd_verl.algos.baselines import (
 from rlsd_verl.algos.config import SDPO_FEEDBACK_BLOCK, RLSDConfig, load_teacher_template
 from rlsd_verl.algos.rlsd import compute_rlsd_advantages
 from rlsd_verl.teacher.inputs import TeacherPromptBuilder, lookup_hint, teacher_position_ids
-from rlsd_verl.trainer import estimators
+from rlsd_verl.trainer import estimators, token_dump
 
 logger = logging.getLogger(__name__)
 
@@ -298,6 +298,8 @@ class RLSDTrainer(PPOTrainerSync):
         new_adv, method_metrics = self._token_advantages(base, teacher_lp, padded["old_log_probs"].float(), valid, lam)
         # padding rows (no loss tokens) keep verl's values
         new_adv = torch.where(not_padding[:, None].bool(), new_adv, base)
+        if token_dump.should_dump(self.global_steps, self.rlsd.dump_tokens, self.rlsd.dump_every):
+            token_dump.dump_batch(self, batch, base, teacher_lp, padded["old_log_probs"].float(), new_adv, valid, lam)
         metrics.update(method_metrics)
         metrics[f"{self.method}/teacher_skipped"] = float(teacher_lp is None)
         metrics[f"{self.method}/teacher_version"] = float(self.teacher_version if self.rlsd.teacher == "sync" else 0)
