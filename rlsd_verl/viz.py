@@ -119,6 +119,8 @@ def render_html(records: list[dict], mode: str = "credit", scale: float = 2.0, t
             tip = f"token {t}: {token!r}"
             if rec.get("delta") is not None:
                 tip += f" | Δ={rec['delta'][t]:+.3f} w={rec['weight'][t]:.3f}"
+            if rec.get("teacher_log_prob") is not None:
+                tip += f" | log P_T={rec['teacher_log_prob'][t]:.3f} log P_S={rec['student_log_prob'][t]:.3f}"
             tip += f" | Â={rec['token_advantage'][t]:+.4f}"
             klass = "tok ans" if t in answer else "tok"
             spans.append(

@@ -29,6 +29,7 @@ def smollm2_run_overrides(
 ) -> list[str]:
     """Hydra overrides for a SmolLM2 run on the CPU backend (``prompts_per_step`` × ``rollout_n`` responses)."""
     responses = prompts_per_step * rollout_n
+    micro = max(d for d in range(1, min(responses, 16) + 1) if responses % d == 0)  # verl: must divide the batch
     return [
         "preset=cpu",
         f"data.train_files={train}",
@@ -40,12 +41,12 @@ def smollm2_run_overrides(
         f"actor_rollout_ref.model.path={model_dir}",
         "actor_rollout_ref.model.use_remove_padding=True",
         f"actor_rollout_ref.actor.ppo_mini_batch_size={prompts_per_step}",
-        f"actor_rollout_ref.actor.ppo_micro_batch_size_per_gpu={min(responses, 16)}",
+        f"actor_rollout_ref.actor.ppo_micro_batch_size_per_gpu={micro}",
         "actor_rollout_ref.actor.use_kl_loss=False",
         "actor_rollout_ref.actor.entropy_coeff=0",
         f"actor_rollout_ref.actor.optim.lr={lr}",
         f"actor_rollout_ref.rollout.n={rollout_n}",
-        f"actor_rollout_ref.rollout.log_prob_micro_batch_size_per_gpu={min(responses, 16)}",
+        f"actor_rollout_ref.rollout.log_prob_micro_batch_size_per_gpu={micro}",
         f"actor_rollout_ref.rollout.seed={seed}",
         "reward.custom_reward_function.path=pkg://rlsd_verl.rewards.final_number",
         "reward.custom_reward_function.name=compute_score",

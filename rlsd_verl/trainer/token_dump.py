@@ -16,6 +16,7 @@ One JSON object per response (one line)::
                                        the indices of the tokens that overlap it
     advantage                          the sequence-level advantage A (GRPO's, before RLSD)
     delta, weight                      Δ_t = log P_T − log P_S and w_t = exp(sign(A)·Δ_t) (null: no teacher pass)
+    teacher_log_prob, student_log_prob log P_T(y_t | x, r, y_<t) and log P_S(y_t | x, y_<t) (null: no teacher pass)
     token_advantage                    Â_t, what enters the PPO loss
 
 Which responses: real (non-padding) rows, alternating between correct and wrong ones while both remain, in
@@ -108,6 +109,8 @@ def build_records(
     uids: Sequence[str],
     prompts: Sequence[str],
     ground_truths: Sequence[str],
+    teacher_log_probs: Sequence[Sequence[float]] | None = None,
+    student_log_probs: Sequence[Sequence[float]] | None = None,
 ) -> list[dict[str, Any]]:
     """One record per chosen row (see the module docstring); per-token lists are cut to the response length.
 
@@ -143,6 +146,8 @@ def build_records(
                 "advantage": float(base_advantages[i]),
                 "delta": None if delta is None else _floats(delta[i][:n]),
                 "weight": None if weight is None else _floats(weight[i][:n]),
+                "teacher_log_prob": None if teacher_log_probs is None else _floats(teacher_log_probs[i][:n]),
+                "student_log_prob": None if student_log_probs is None else _floats(student_log_probs[i][:n]),
                 "token_advantage": _floats(token_advantages[i][:n]),
             }
         )
@@ -238,14 +243,16 @@ def dump_batch(trainer, batch, base, teacher_lp, student_lp, token_adv, valid, l
     uids = [str(u) for u in _row_list(data, "uid")]
     valid_mask = valid > 0
     base_seq = [float(base[i][valid_mask[i]][0]) if bool(valid_mask[i].any()) else 0.0 for i in range(n_rows)]
-    delta = weight = None
+    delta = weight = t_lp = s_lp = None
     if teacher_lp is not None:
         delta, weight = rlsd_token_weights(base, teacher_lp, student_lp, valid)
         delta, weight = delta.tolist(), weight.tolist()
+        t_lp, s_lp = teacher_lp.tolist(), student_lp.tolist()
     records = build_records(
         tokenizer=trainer.tokenizer, step=trainer.global_steps, method=trainer.method, lam=lam, rows=rows,
         response_ids=response_ids, base_advantages=base_seq, token_advantages=token_adv.tolist(), delta=delta,
         weight=weight, scores=scores, accs=accs, correct=correct, uids=uids, prompts=prompts, ground_truths=truths,
+        teacher_log_probs=t_lp, student_log_probs=s_lp,
     )
     path = cfg.dump_path or default_dump_path(trainer.config.trainer.project_name, trainer.config.trainer.experiment_name)
     append_records(path, records)
