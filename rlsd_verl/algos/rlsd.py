@@ -48,7 +48,7 @@ from rlsd_verl.algos._tensor_utils import (
     work_dtype,
 )
 
-__all__ = ["compute_rlsd_advantages", "rlsd_lambda", "RLSD_METRIC_KEYS"]
+__all__ = ["compute_rlsd_advantages", "rlsd_token_weights", "rlsd_lambda", "RLSD_METRIC_KEYS"]
 
 #: Keys of the metrics dict returned by :func:`compute_rlsd_advantages`.
 #: (No key contains "max", "min" or "total": verl's ``reduce_metrics`` treats those specially.)
@@ -163,6 +163,32 @@ def compute_rlsd_advantages(
         "rlsd/multiplier_mean": masked_mean(multiplier, valid, count),
     }
     return rlsd_adv, metrics
+
+
+def rlsd_token_weights(
+    advantages: torch.Tensor,
+    teacher_log_probs: torch.Tensor,
+    student_log_probs: torch.Tensor,
+    response_mask: torch.Tensor,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""``(Δ_t, w_t)`` of Eq. 13–14, the per-token evidence :func:`compute_rlsd_advantages` clips and mixes.
+
+    ``Δ_t = sg(log P_T(y_t) − log P_S(y_t))`` and ``w_t = exp(sign(A)·Δ_t)``, both exactly 0 / 1 outside
+    ``response_mask`` (and ``w_t = 1`` where ``A = 0``). Same inputs, checks and dtype rules as
+    :func:`compute_rlsd_advantages`; used to record token credit (``algorithm.rlsd.dump_tokens``).
+    """
+    check_tensors(
+        "advantages",
+        advantages=advantages,
+        teacher_log_probs=teacher_log_probs,
+        student_log_probs=student_log_probs,
+        response_mask=response_mask,
+    )
+    dtype = work_dtype(advantages, teacher_log_probs, student_log_probs)
+    valid = response_mask.detach() != 0
+    adv = torch.where(valid, advantages.detach().to(dtype), torch.zeros((), dtype=dtype, device=valid.device))
+    delta = masked_log_ratio(teacher_log_probs, student_log_probs, valid, dtype)
+    return delta, torch.exp(torch.sign(adv) * delta)
 
 
 def _check_count(name: str, value) -> int:

