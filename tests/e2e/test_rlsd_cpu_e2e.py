@@ -84,6 +84,8 @@ def test_rlsd_qwen2_5_vl_alignment_and_skip_after_decay(tmp_path, tiny_models, s
     overrides = tiny_run_overrides(tiny_models["qwen2_5_vl"], train, val, tmp_path, "rlsd_vl") + EMPTY_HINT + [
         "algorithm.adv_estimator=rlsd",
         "algorithm.rlsd.decay_steps=1",
+        # the teacher pass must use the rollout temperature as the old-log-prob pass does (else Δ ≠ 0 here)
+        "actor_rollout_ref.rollout.temperature=0.7",
         "trainer.total_training_steps=3",
     ]
     run = run_trainer(tmp_path, "rlsd_vl", overrides)
