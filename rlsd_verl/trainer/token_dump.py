@@ -173,17 +173,10 @@ def append_records(path: str | os.PathLike, records: Sequence[dict]) -> int:
 
 
 def read_records(path: str | os.PathLike) -> list[dict]:
-    """All records of a ``.tokens.jsonl`` file; a line that is not JSON is an error naming its line number."""
-    records = []
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                records.append(json.loads(line))
-            except ValueError as e:
-                raise ValueError(f"{path}:{lineno}: not a JSON record ({e}); is this a token-credit (.tokens.jsonl) file?") from e
-    return records
+    """All records of a ``.tokens.jsonl`` file (the package's JSONL reader: a bad line names its number)."""
+    from rlsd_verl.utils.io import read_jsonl
+
+    return [record for _, record in read_jsonl(path)]
 
 
 def _row_value(td, key: str, i: int):

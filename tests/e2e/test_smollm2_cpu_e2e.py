@@ -28,6 +28,7 @@ from tests.conftest import assert_ok, run_trainer
 pytestmark = pytest.mark.e2e
 
 EMPTY_HINT = ["algorithm.rlsd.hint_key=extra_info.subfield", "algorithm.rlsd.teacher_template='{hint}'"]
+TEMPLATE = " The correct answer is {hint}."
 # nats: how much more the answer tokens of correct responses must gain than their other tokens and than the
 # answer tokens of wrong responses. Measured: +0.06 / −0.26 / −0.38 and +0.30 / −0.23 / −0.11 (answer of
 # correct / other tokens of correct / answer of wrong) in two runs; the answer tokens of correct responses
@@ -86,6 +87,9 @@ def smollm2_runs(tmp_path_factory):
         "algorithm.adv_estimator=rlsd",
         "algorithm.rlsd.decay_steps=4",
         "algorithm.rlsd.sync_interval=1",
+        # a template this 135M model reads the right way round (benchmarks/teacher_templates.py: with the
+        # paper's template its teacher *raises* wrong sums); the hint is the reference answer, as in the paper
+        f"algorithm.rlsd.teacher_template='{TEMPLATE}'",
         "algorithm.rlsd.dump_tokens=24",
         "algorithm.rlsd.dump_every=1",
         "trainer.save_freq=2",
