@@ -214,7 +214,7 @@ def _print_shape(r: dict) -> None:
     print(f"\nTeacher inputs at {r['prompts']} prompts x {r['rollouts']} rollouts = {r['responses']} responses, "
           f"~{r['prompt_tokens_mean']:.0f}-token prompts ({r['image_tokens_mean']:.0f} image tokens, "
           f"{r['pixel_mib_per_prompt']:.1f} MiB pixels each), dp={r['dp']}")
-    print(f"| | old (driver, per response) | new |\n|---|---:|---:|")
+    print("| | old (driver, per response) | new |\n|---|---:|---:|")
     print(f"| driver time per step | {o['driver_s_per_step']:.1f} s | {n['driver_s_per_step']:.3f} s |")
     print(f"| driver time per response | {o['driver_ms_per_response']:.1f} ms | {n['driver_ms_per_response']:.4f} ms |")
     print(f"| bytes through the driver per step | {o['driver_bytes_per_step'] / 2**30:.1f} GiB | "

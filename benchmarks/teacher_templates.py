@@ -48,7 +48,7 @@ def main() -> None:
     rng = random.Random(0)
     pairs = [(a, b) for a in range(10) for b in range(10)]
     rng.shuffle(pairs)
-    print(f"| template | response style | Δ on the right answer | Δ on a wrong answer |\n|---|---|---:|---:|")
+    print("| template | response style | Δ on the right answer | Δ on a wrong answer |\n|---|---|---:|---:|")
     for name, template in TEMPLATES.items():
         template = DEFAULT_TEACHER_TEMPLATE if template is None else template
         for style in STYLES:
