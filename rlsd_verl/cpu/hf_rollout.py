@@ -160,20 +160,21 @@ class HFRolloutServer:
             )
         return max(1, max_tokens)
 
-    @torch.no_grad()
-    def _generate_sync(self, prompt_ids: list[int], sampling_params: dict, image_data, video_data) -> TokenOutput:
-        input_ids = torch.tensor([list(prompt_ids)], dtype=torch.long, device=self.device)
-        mm_kwargs = self._multimodal_kwargs(input_ids, image_data, video_data)
+    def _pad_id(self) -> int:
+        return self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else (self._eos_ids or [0])[0]
+
+    def _gen_kwargs(self, sampling_params: dict, max_new_tokens: int) -> tuple[dict, float]:
+        """``generate`` keyword arguments for verl's sampling parameters, and the log-prob temperature."""
         temperature = float(sampling_params.get("temperature", 1.0) or 0.0)
         do_sample = temperature > 0
         top_k = int(sampling_params.get("top_k", -1) or -1)
         top_p = float(sampling_params.get("top_p", 1.0) or 1.0)
         gen_kwargs = dict(
-            max_new_tokens=self._max_new_tokens(len(prompt_ids), sampling_params),
+            max_new_tokens=max_new_tokens,
             do_sample=do_sample,
             repetition_penalty=float(sampling_params.get("repetition_penalty", 1.0) or 1.0),
             eos_token_id=self._eos_ids or None,
-            pad_token_id=self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else (self._eos_ids or [0])[0],
+            pad_token_id=self._pad_id(),
             return_dict_in_generate=True,
             output_logits=True,
         )
@@ -181,28 +182,34 @@ class HFRolloutServer:
             gen_kwargs["suppress_tokens"] = self._suppress_ids
         if do_sample:
             gen_kwargs.update(temperature=temperature, top_p=top_p, top_k=top_k if top_k > 0 else 0)
-        out = self.model.generate(
-            input_ids=input_ids, attention_mask=torch.ones_like(input_ids), **mm_kwargs, **gen_kwargs
-        )
-        response = out.sequences[0, input_ids.shape[1] :]
-        logits = torch.stack(out.logits, dim=1)[0].float()  # (new_tokens, vocab): raw, before warpers
-        n = response.shape[0]
-        # generate pads after EOS only for batches; batch size 1 never pads, but be exact.
-        stop = "length"
+        return gen_kwargs, (temperature if do_sample else 1.0)
+
+    def _token_output(self, response: torch.Tensor, logits: torch.Tensor, scale: float, sampling_params: dict) -> TokenOutput:
+        """One row's output: cut after the first EOS (``generate`` pads after it), log-probs of log_softmax(logits/T)."""
+        n, stop = response.shape[0], "length"
         for i, tok in enumerate(response.tolist()):
             if tok in self._eos_ids:
                 n, stop = i + 1, "completed"
                 break
         response, logits = response[:n], logits[:n]
-        scale = temperature if do_sample else 1.0
         log_probs = torch.log_softmax(logits / scale, dim=-1).gather(-1, response.unsqueeze(-1)).squeeze(-1)
-        want_logprobs = sampling_params.get("logprobs", True)
         return TokenOutput(
             token_ids=response.tolist(),
-            log_probs=log_probs.tolist() if want_logprobs is not False else None,
-            stop_reason="completed" if stop in ("completed", "length") else stop,
+            log_probs=log_probs.tolist() if sampling_params.get("logprobs", True) is not False else None,
+            stop_reason="completed",
             extra_fields={"global_steps": self.global_steps, "finish_reason": stop},
         )
+
+    @torch.no_grad()
+    def _generate_sync(self, prompt_ids: list[int], sampling_params: dict, image_data, video_data) -> TokenOutput:
+        input_ids = torch.tensor([list(prompt_ids)], dtype=torch.long, device=self.device)
+        mm_kwargs = self._multimodal_kwargs(input_ids, image_data, video_data)
+        gen_kwargs, scale = self._gen_kwargs(sampling_params, self._max_new_tokens(len(prompt_ids), sampling_params))
+        out = self.model.generate(
+            input_ids=input_ids, attention_mask=torch.ones_like(input_ids), **mm_kwargs, **gen_kwargs
+        )
+        logits = torch.stack(out.logits, dim=1)[0].float()  # (new_tokens, vocab): raw, before warpers
+        return self._token_output(out.sequences[0, input_ids.shape[1] :], logits, scale, sampling_params)
 
     @torch.no_grad()
     def _generate_batch_sync(self, prompts: list[list[int]], sampling_params: dict) -> list[TokenOutput]:
@@ -214,53 +221,20 @@ class HFRolloutServer:
         """
         if len(prompts) == 1:
             return [self._generate_sync(prompts[0], sampling_params, None, None)]
-        pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else (self._eos_ids or [0])[0]
         width = max(len(p) for p in prompts)
-        input_ids = torch.full((len(prompts), width), pad, dtype=torch.long, device=self.device)
+        input_ids = torch.full((len(prompts), width), self._pad_id(), dtype=torch.long, device=self.device)
         attention_mask = torch.zeros_like(input_ids)
         for i, p in enumerate(prompts):
             input_ids[i, width - len(p) :] = torch.tensor(p, dtype=torch.long)
             attention_mask[i, width - len(p) :] = 1
-        temperature = float(sampling_params.get("temperature", 1.0) or 0.0)
-        do_sample = temperature > 0
-        top_k = int(sampling_params.get("top_k", -1) or -1)
-        top_p = float(sampling_params.get("top_p", 1.0) or 1.0)
-        gen_kwargs = dict(
-            max_new_tokens=min(self._max_new_tokens(len(p), sampling_params) for p in prompts),
-            do_sample=do_sample,
-            repetition_penalty=float(sampling_params.get("repetition_penalty", 1.0) or 1.0),
-            eos_token_id=self._eos_ids or None,
-            pad_token_id=pad,
-            return_dict_in_generate=True,
-            output_logits=True,
-        )
-        if self._suppress_ids:
-            gen_kwargs["suppress_tokens"] = self._suppress_ids
-        if do_sample:
-            gen_kwargs.update(temperature=temperature, top_p=top_p, top_k=top_k if top_k > 0 else 0)
+        budget = min(self._max_new_tokens(len(p), sampling_params) for p in prompts)
+        gen_kwargs, scale = self._gen_kwargs(sampling_params, budget)
         out = self.model.generate(input_ids=input_ids, attention_mask=attention_mask, **gen_kwargs)
         logits_all = torch.stack(out.logits, dim=1).float()  # (batch, new_tokens, vocab)
-        scale = temperature if do_sample else 1.0
-        want_logprobs = sampling_params.get("logprobs", True)
-        results = []
-        for i in range(len(prompts)):
-            response = out.sequences[i, width:]
-            n, stop = response.shape[0], "length"
-            for k, tok in enumerate(response.tolist()):
-                if tok in self._eos_ids:
-                    n, stop = k + 1, "completed"
-                    break
-            response, logits = response[:n], logits_all[i, :n]
-            log_probs = torch.log_softmax(logits / scale, dim=-1).gather(-1, response.unsqueeze(-1)).squeeze(-1)
-            results.append(
-                TokenOutput(
-                    token_ids=response.tolist(),
-                    log_probs=log_probs.tolist() if want_logprobs is not False else None,
-                    stop_reason="completed",
-                    extra_fields={"global_steps": self.global_steps, "finish_reason": stop},
-                )
-            )
-        return results
+        return [
+            self._token_output(out.sequences[i, width:], logits_all[i], scale, sampling_params)
+            for i in range(len(prompts))
+        ]
 
     async def _drain(self) -> None:
         """Serve queued text requests in batches (same sampling parameters and token budget per batch)."""
