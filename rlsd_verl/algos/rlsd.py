@@ -139,8 +139,7 @@ def compute_rlsd_advantages(
     if not bool(torch.isfinite(adv).all()):
         raise ValueError("advantages is not finite at some valid (response_mask != 0) position")
 
-    delta = masked_log_ratio(teacher_log_probs, student_log_probs, valid, dtype)  # 0 outside the mask
-    weight = torch.exp(torch.sign(adv) * delta)  # Eq. 14; exactly 1 where A = 0 or outside the mask
+    delta, weight = _delta_and_weight(adv, teacher_log_probs, student_log_probs, valid, dtype)
     clipped = weight.clamp(1.0 - clip_eps, 1.0 + clip_eps)  # Eq. 15
     multiplier = 1.0 + lam * (clipped - 1.0)  # == (1 - λ) + λ·clip(w); Algorithm 1, line 17
     rlsd_adv = torch.where(valid, adv * multiplier, torch.zeros((), dtype=dtype, device=valid.device))
@@ -187,6 +186,11 @@ def rlsd_token_weights(
     dtype = work_dtype(advantages, teacher_log_probs, student_log_probs)
     valid = response_mask.detach() != 0
     adv = torch.where(valid, advantages.detach().to(dtype), torch.zeros((), dtype=dtype, device=valid.device))
+    return _delta_and_weight(adv, teacher_log_probs, student_log_probs, valid, dtype)
+
+
+def _delta_and_weight(adv, teacher_log_probs, student_log_probs, valid, dtype) -> tuple[torch.Tensor, torch.Tensor]:
+    """Eq. 13–14 on masked inputs: Δ_t (0 outside the mask) and w_t (exactly 1 where A = 0 or outside it)."""
     delta = masked_log_ratio(teacher_log_probs, student_log_probs, valid, dtype)
     return delta, torch.exp(torch.sign(adv) * delta)
 
