@@ -268,9 +268,7 @@ class RLSDTrainer(PPOTrainerSync):
             self._sdpo_teacher_prompts(batch)
         else:
             self._put_own_prompts(batch, padding)
-        info = tq.kv_batch_get(keys=batch.keys, partition_id=batch.partition_id, select_fields=[TEACHER_INFO_FIELD])
-        info = info[TEACHER_INFO_FIELD]
-        info = (torch.nested.to_padded_tensor(info, 0.0) if info.is_nested else info).reshape(len(batch), -1)
+        info = self._padded(batch, [TEACHER_INFO_FIELD])[TEACHER_INFO_FIELD].reshape(len(batch), -1)
         prompt_lens = [int(x) for x in info[:, 0].tolist()]
 
         params, metrics = self._method_params(lam), {}
@@ -279,9 +277,7 @@ class RLSDTrainer(PPOTrainerSync):
         output = self.actor_rollout_wg.compute_teacher_advantages(meta)
         assert len(output) == len(batch)
 
-        stats = tq.kv_batch_get(keys=batch.keys, partition_id=batch.partition_id, select_fields=["rlsd_row_stats"])
-        stats = stats["rlsd_row_stats"]
-        stats = (torch.nested.to_padded_tensor(stats, 0.0) if stats.is_nested else stats).reshape(len(batch), -1)
+        stats = self._padded(batch, ["rlsd_row_stats"])["rlsd_row_stats"].reshape(len(batch), -1)
         real = torch.tensor([not t.get("is_padding", False) for t in batch.tags])
         metrics.update(aggregate_row_stats(self._metric_keys(params), stats, include=real))
 
@@ -307,6 +303,7 @@ class RLSDTrainer(PPOTrainerSync):
 
     # ------------------------------------------------------------------ token-credit dumps
     def _padded(self, batch: KVBatchMeta, fields: list[str]) -> dict[str, torch.Tensor]:
+        """``fields`` of the batch from TransferQueue as dense float tensors (nested rows zero-padded)."""
         data = tq.kv_batch_get(keys=batch.keys, partition_id=batch.partition_id, select_fields=fields)
         return {k: torch.nested.to_padded_tensor(data[k], 0.0).float() if data[k].is_nested else data[k].float() for k in fields}
 
