@@ -64,15 +64,20 @@ class TinyRun:
         return self
 
 
-#: Ray's own start-up gives its raylet a fixed 30 s to register (``ray/_private/node.py``); on a machine
-#: saturated by other jobs that can pass before anything of ours ran. Such a run is started again.
-RAY_STARTUP_FAILURES = ("The current node timed out during startup",)
+#: Failures of start-up plumbing, before the first training step: Ray's own start-up gives its raylet a
+#: fixed 30 s to register (``ray/_private/node.py``), which a machine saturated by other jobs can exceed;
+#: and the process group's rendezvous port, picked free by verl, can be taken by another process before
+#: it is bound. Such a run is started again.
+RAY_STARTUP_FAILURES = (
+    "The current node timed out during startup",
+    "The server socket has failed to listen on any local network address",
+)
 
 
 def run_main(out_dir: Path, experiment: str, overrides: list[str], timeout: int = 900, startup_retries: int = 2) -> TinyRun:
     """Run ``python -m rlsd_verl.main`` in a subprocess; its output goes to ``out_dir/<experiment>.log``.
 
-    A run that failed in Ray's own start-up (:data:`RAY_STARTUP_FAILURES`, before the trainer existed) is
+    A run that failed in start-up plumbing (:data:`RAY_STARTUP_FAILURES`, before the first step) is
     started again, up to ``startup_retries`` times; any other failure is returned as it is.
     """
     out_dir = Path(out_dir)

@@ -38,3 +38,10 @@ def test_retries_are_bounded(tmp_path, monkeypatch):
     calls = _fake_runs(monkeypatch, [fail, fail, fail, (0, "")])
     run = tiny_run.run_main(tmp_path, "exp", [], startup_retries=2)
     assert run.returncode == 1 and len(calls) == 3
+
+
+def test_a_taken_rendezvous_port_is_retried(tmp_path, monkeypatch):
+    busy = "torch.distributed.DistNetworkError: The server socket has failed to listen on any local network address. port: 40677"
+    calls = _fake_runs(monkeypatch, [(1, busy), (0, "step:1")])
+    run = tiny_run.run_main(tmp_path, "exp", [])
+    assert run.returncode == 0 and len(calls) == 2
