@@ -9,7 +9,9 @@ Extraction order (:func:`extract_final_answer`):
 1. the content of the last closed ``<answer> ... </answer>`` tag (a ``\\boxed{}`` inside it is
    unwrapped);
 2. else the content of the last brace-matched ``\\boxed{...}`` / ``\\fbox{...}`` - or, when the last
-   ``\\boxed{`` is never closed (``... is \\boxed{D.`` at the end), what follows it (short, no ``{``);
+   ``\\boxed{`` is never closed (``... is \\boxed{D.`` at the end), what follows it when that box is
+   plain (short, no ``{``, not nested in another unclosed brace); a final box that is cut off and not
+   plain ends the search with no answer (a truncated, degenerate response earns nothing);
 3. else the text after the last "answer:" / "final answer:" / "the answer is" in the last
    :data:`ANSWER_LINE_WINDOW` characters (the same marker inside an ``<answer>`` tag is also cut:
    ``<answer>The answer is 5</answer>`` gives ``5``);
@@ -141,9 +143,26 @@ def after_answer_line(text: str) -> str:
     return text[end:] if line is not None and end >= 0 else ""
 
 
+def _depth_before(text: str, pos: int) -> int:
+    """Number of ``{`` in ``text[:pos]`` still open at ``pos`` (one linear pass)."""
+    depth = 0
+    for m in _BRACES.finditer(text, 0, pos):
+        if text[m.start()] == "{":
+            depth += 1
+        elif depth:
+            depth -= 1
+    return depth
+
+
 def _unclosed_last_boxed(text: str) -> tuple[bool, str | None]:
     """``(unclosed, content)``: whether the last ``\\boxed{`` of ``text`` is never closed, and then its
-    content when it reads as an answer (at most :data:`UNCLOSED_BOXED_CHARS` characters, no ``{``)."""
+    content when it reads as an answer.
+
+    Only a plain final box is read: its content is at most :data:`UNCLOSED_BOXED_CHARS` characters
+    without ``{``, and the box itself opens at brace depth 0 (every ``{`` before it is closed). A
+    degenerate, truncated response such as ``\\boxed{\\boxed{...\\boxed{A`` (nested unclosed boxes)
+    therefore yields no answer rather than ``A``.
+    """
     if not isinstance(text, str) or "box" not in text:
         return False, None
     opens = [m.end() - 1 for m in _BOXED.finditer(text)]
@@ -153,7 +172,7 @@ def _unclosed_last_boxed(text: str) -> tuple[bool, str | None]:
     if _match_braces(text, [last]).get(last) is not None:
         return False, None
     rest = text[last + 1 :].strip()
-    if not rest or len(rest) > UNCLOSED_BOXED_CHARS or "{" in rest:
+    if not rest or len(rest) > UNCLOSED_BOXED_CHARS or "{" in rest or _depth_before(text, last):
         return True, None
     return True, rest
 
@@ -244,7 +263,9 @@ def extract_final_answer(text: str, *, bare_braces: bool = False) -> tuple[str |
     unclosed, content = _unclosed_last_boxed(text)
     if content is not None:
         return clean_answer(content), "boxed_unclosed"
-    boxed = None if unclosed else last_boxed(text)  # a cut-off final box: the earlier ones are not final
+    if unclosed:  # a cut-off final box that is not plain: no answer (the earlier boxes are not final)
+        return None, ""
+    boxed = last_boxed(text)
     if boxed is not None:
         return clean_answer(boxed), "boxed"
     line = answer_line(text)

@@ -107,6 +107,10 @@ CASES = [
     (GEO, "\\boxed{7} and a truncated \\boxed{8", "7", {}, 0.0, "8"),
     (GEO, "\\boxed{7} and a truncated \\boxed{8", "8", {}, 1.0, "8"),
     (GEO, "so x = \\boxed{7} and then \\boxed{\\frac{1}{", "7", {}, 0.0, None),  # a cut-off final box: 7 is not final
+    # only a plain final box is read: nested unclosed boxes (a degenerate, truncated response) give nothing
+    (GEO, "\\boxed{\\boxed{8", "8", {}, 0.0, None),
+    (GEO, "so {x = \\boxed{8", "8", {}, 0.0, None),  # an earlier brace is still open
+    (MMMU, "so the answer is \\boxed{B", "B", mc(OPTS4), 1.0, "B"),
     (MMFR, "<answer>0.5</answer>", "\\frac{1}{2}", ff(), 1.0, None),  # fraction vs decimal
     (MMFR, "<answer>1/3</answer>", "0.333", ff(), 0.0, None),  # strict outside MMMU/MathVision
     (MMFR, "<answer>60^\\circ</answer>", "60", ff(), 1.0, None),
@@ -134,6 +138,20 @@ def test_reward_case(data_source, response, gt, extra, acc, pred):
     assert out["timeout"] == 0.0
     if pred is not None:
         assert out["pred"] == pred, out
+
+
+@pytest.mark.parametrize("nest", [2, 10, 1000])
+@pytest.mark.parametrize("tail", ["A", "A.", " A", "A\n"])
+def test_nested_unclosed_boxes_earn_nothing(nest, tail):
+    """A truncated, degenerate response of ``nest`` nested unclosed ``\\boxed{`` ending in the gold
+    letter must not earn reward (it scored 1 when any unclosed final box was read)."""
+    response = "Let me think. " + "\\boxed{" * nest + tail
+    out = compute_score(MMMU, response, "A", mc(OPTS4), format_weight=0.0)
+    assert out["acc"] == 0.0, out
+    assert out["pred"] == "", out
+    # the same letter in one plain unclosed final box is read (the rule the nesting check narrows)
+    plain = compute_score(MMMU, "Let me think. \\boxed{" + tail, "A", mc(OPTS4), format_weight=0.0)
+    assert plain["acc"] == 1.0 and plain["pred"] == "A", plain
 
 
 def test_no_answer_is_never_a_random_letter():
