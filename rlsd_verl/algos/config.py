@@ -81,6 +81,13 @@ class RLSDConfig:
         sync_interval (`int`, *optional*, defaults to `10`):
             Steps between teacher refreshes for ``teacher="sync"`` (paper: 10; released script: 20).
             Ignored by ``"frozen"`` and ``"live"``.
+        teacher_dtype (`str` or `None`, *optional*, defaults to `None`):
+            dtype of the ``sync``/``frozen`` teacher copy's weights: ``fp32``, ``bf16`` or ``fp16``.
+            ``None``: the actor's compute dtype (``actor.fsdp_config.mixed_precision.param_dtype``,
+            verl's default bf16 on GPUs; fp32 in the CPU preset), so the copy computes exactly as the
+            actor's forward does while holding half of verl's default fp32 weights in host memory and
+            streaming half the bytes per teacher micro-batch. Not a paper setting (the released code
+            keeps a bf16 copy). Ignored by ``"live"``.
         hint_key (`str`, *optional*, defaults to `"reward_model.ground_truth"`):
             Dotted path into the dataset row of the privileged information ``r``. Paper: RLSD needs
             "only the final ground-truth answer", which verl rows keep in
@@ -153,6 +160,10 @@ class RLSDConfig:
     sync_interval: int = field(
         default=10, metadata=_help("Steps between teacher refreshes (teacher='sync'). Paper: 10.")
     )
+    teacher_dtype: str | None = field(
+        default=None,
+        metadata=_help("Teacher copy dtype: fp32 | bf16 | fp16; None = the actor's compute dtype (bf16 on GPUs)."),
+    )
     hint_key: str = field(
         default="reward_model.ground_truth",
         metadata=_help("Dotted path of the privileged info in the dataset row. Paper: the ground-truth answer."),
@@ -221,6 +232,10 @@ class RLSDConfig:
         self.sync_interval = self._count(
             "sync_interval", 1, "it is the number of steps between teacher refreshes (paper: 10)"
         )
+        if self.teacher_dtype is not None:
+            from rlsd_verl.workers.teacher_copy import canonical_dtype
+
+            self.teacher_dtype = canonical_dtype(self.teacher_dtype, f"{_PREFIX}.teacher_dtype")
         if not isinstance(self.hint_key, str) or not self.hint_key or any(not p for p in self.hint_key.split(".")):
             raise ValueError(
                 f"{_PREFIX}.hint_key={self.hint_key!r} is not a dotted path into the dataset row; "

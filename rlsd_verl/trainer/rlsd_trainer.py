@@ -107,7 +107,7 @@ class RLSDTrainer(PPOTrainerSync):
 
     def _load_checkpoint(self):
         super()._load_checkpoint()
-        self.actor_rollout_wg.init_teacher(self.rlsd.teacher)
+        self.actor_rollout_wg.init_teacher(self.rlsd.teacher, self.rlsd.teacher_dtype)
         if self.global_steps > 0 and self.rlsd.teacher == "sync":
             last_sync = (self.global_steps // self.rlsd.sync_interval) * self.rlsd.sync_interval
             if last_sync != self.global_steps:

@@ -9,20 +9,25 @@ RLSD's teacher is the policy itself, conditioned on privileged information. Its 
 * ``live``: the actor's current weights; no copy is held.
 
 **The copy is built from the actor's engine settings** (``actor_rollout_ref.actor.*``: strategy,
-FSDP mesh and sharding, Ulysses size, model/param/reduce dtypes, attention implementation and
+FSDP mesh and sharding, Ulysses size, mixed-precision dtypes, attention implementation and
 remove-padding from the shared model config), made forward-only, with the old-log-prob pass's
-batching (``rollout.log_prob_*``). So an empty hint gives the same numbers as the
-``old_log_probs`` pass (Δ ≡ 0) on GPUs as on CPU, and :meth:`sync_teacher` is a local,
-shard-by-shard copy (no parameter is gathered). :meth:`init_teacher` checks parameter names,
-local shard shapes and dtypes against the actor at start-up and names the flag to change.
+batching (``rollout.log_prob_*``); only its weights' dtype is ``algorithm.rlsd.teacher_dtype``
+(default: the actor's compute dtype, see :mod:`rlsd_verl.workers.teacher_copy`), so it computes as
+the actor's forward does. :meth:`sync_teacher` is a local, shard-by-shard copy (no parameter is
+gathered; fp32 → bf16 is cast on the copy). :meth:`init_teacher` checks parameter names, local
+shard shapes and the copy's dtype at start-up and names the flag to change. An empty hint gives
+Δ ≡ 0 exactly when both passes compute in fp32 (the CPU preset); in bf16 the two passes group
+their micro-batches differently and bf16 is not batch-invariant, so Δ carries a small noise
+(measured by ``benchmarks/teacher_dtype.py``).
 
 **Memory.** verl 0.9.1 always CPU-offloads a forward-only FSDP engine, whatever
 ``param_offload`` says: FSDP1 wraps it in ``CPUOffload(offload_params=True)``, FSDP2 in
 ``CPUOffloadPolicy(pin_memory=True)`` (``verl/workers/engine/fsdp/transformer_impl.py``). The
 teacher copy therefore costs no GPU memory between passes but one model's worth of (pinned)
 host memory per node, split over its ranks, and every teacher forward streams each rank's
-parameter shards host → GPU, once per micro-batch (for an 8B bf16 model on 8 GPUs: ~2 GB per
-rank per micro-batch, ~80 ms at 25 GB/s). ``teacher=live`` holds no copy and streams nothing.
+parameter shards host → GPU, once per micro-batch (for an 8B bf16 copy on 8 GPUs: ~2 GB per
+rank per micro-batch, ~80 ms at 25 GB/s; an fp32 copy doubles both). ``teacher=live`` holds no
+copy and streams nothing. ``python -m rlsd_verl.preflight`` prints these numbers for a run.
 
 **The teacher pass** (:meth:`compute_teacher_advantages`) receives its shard of the batch from
 TransferQueue (teacher prompt ids, the student's response ids, the row's own
@@ -41,6 +46,7 @@ import logging
 from copy import deepcopy
 
 import torch
+from omegaconf import open_dict
 from tensordict import TensorDict
 from verl.single_controller.base.decorator import Dispatch, make_nd_compute_dataproto_dispatch_fn, register
 from verl.utils import tensordict_utils as tu
@@ -50,6 +56,7 @@ from verl.workers.utils.padding import response_from_nested, response_to_nested
 
 from rlsd_verl.algos.token_advantage import row_stats
 from rlsd_verl.teacher.sequences import assemble_teacher_batch
+from rlsd_verl.workers.teacher_copy import TORCH_DTYPES, held_bytes, resolve_teacher_dtype
 
 logger = logging.getLogger(__name__)
 
@@ -68,17 +75,21 @@ class SelfDistillationWorker(ActorRolloutRefWorker):
         self.teacher = None
         self.teacher_mode = None
         self.teacher_version = 0  # actor step whose weights the teacher holds (0 = θ₀)
+        self.teacher_dtype = None  # short dtype name of the copy's weights (set by init_teacher)
         self._processor_cache = None
 
     # ------------------------------------------------------------------ building
     def _build_teacher_engine(self):
-        """A forward-only copy of the actor's engine (settings: the actor's; batching: old-log-prob's)."""
+        """A forward-only copy of the actor's engine (settings: the actor's; batching: old-log-prob's;
+        weights in ``self.teacher_dtype``)."""
         model_config = omega_conf_to_dataclass(self.config.model)
         actor_conf = deepcopy(self.config.actor)
+        with open_dict(actor_conf):  # the weights: algorithm.rlsd.teacher_dtype (a frozen field once converted)
+            actor_conf.fsdp_config.model_dtype = self.teacher_dtype
         teacher_config = omega_conf_to_dataclass(actor_conf)
         teacher_config.model_config = deepcopy(model_config)
         engine = deepcopy(teacher_config.engine)
-        engine.forward_only = True  # same model_dtype / mixed precision as the actor (fp32 unless set)
+        engine.forward_only = True  # same mixed precision (compute dtype) as the actor
         engine.use_dynamic_bsz = self.config.rollout.log_prob_use_dynamic_bsz
         engine.infer_max_token_len_per_gpu = self.config.rollout.log_prob_max_token_len_per_gpu
         engine.infer_micro_batch_size_per_gpu = self.config.rollout.log_prob_micro_batch_size_per_gpu
@@ -95,14 +106,16 @@ class SelfDistillationWorker(ActorRolloutRefWorker):
         return teacher
 
     def _check_teacher_matches_actor(self) -> dict:
-        """Names, local shard shapes and dtypes of the copy equal the actor's (else a start-up error)."""
+        """Names and local shard shapes of the copy equal the actor's, and its dtype is ``teacher_dtype``
+        (else a start-up error)."""
         actor = dict(self.actor.engine.module.named_parameters())
         teacher = dict(self.teacher.engine.module.named_parameters())
         fix = (
             "The sync/frozen teacher is built from actor_rollout_ref.actor.* (strategy, fsdp_config, "
-            "ulysses_sequence_parallel_size, dtypes); if you changed one of those for the teacher, use "
+            "ulysses_sequence_parallel_size, mixed_precision); if you changed one of those for the teacher, use "
             "algorithm.rlsd.teacher=live instead"
         )
+        want = getattr(torch, TORCH_DTYPES[self.teacher_dtype])
         if actor.keys() != teacher.keys():
             only_a = sorted(actor.keys() - teacher.keys())[:5]
             only_t = sorted(teacher.keys() - actor.keys())[:5]
@@ -113,19 +126,23 @@ class SelfDistillationWorker(ActorRolloutRefWorker):
             if tuple(a.shape) != tuple(t.shape):
                 raise RuntimeError(f"teacher shard of {name} is {tuple(t.shape)}, the actor's {tuple(a.shape)}: "
                                    f"the copy must be sharded like the actor. {fix}.")
-            if a.dtype != t.dtype:
-                raise RuntimeError(f"teacher {name} is {t.dtype}, the actor's {a.dtype}: an empty hint would not give "
-                                   f"Δ = 0. Set actor_rollout_ref.actor.fsdp_config.model_dtype explicitly. {fix}.")
-        return {"params": len(actor), "dtype": str(next(iter(actor.values())).dtype) if actor else None}
+            if t.dtype != want:
+                raise RuntimeError(f"teacher {name} is {t.dtype}, not algorithm.rlsd.teacher_dtype={self.teacher_dtype} "
+                                   f"(the actor's is {a.dtype}): verl did not build the copy with model_dtype="
+                                   f"{self.teacher_dtype}. Set algorithm.rlsd.teacher_dtype explicitly. {fix}.")
+        return {"params": len(actor), "dtype": str(want), "bytes": held_bytes(p.data for p in teacher.values()),
+                "actor_bytes": held_bytes(p.data for p in actor.values())}
 
     @register(dispatch_mode=Dispatch.ONE_TO_ALL)
-    def init_teacher(self, mode: str):
-        """Build the teacher for ``mode`` (call once, after ``init_model``)."""
+    def init_teacher(self, mode: str, dtype: str | None = None):
+        """Build the teacher for ``mode`` with weights in ``dtype`` (``algorithm.rlsd.teacher_dtype``; None: the
+        actor's compute dtype). Call once, after ``init_model``."""
         if mode not in TEACHER_MODES:
             raise ValueError(f"algorithm.rlsd.teacher={mode!r}: expected one of {TEACHER_MODES}")
         if "actor" not in self.role:
             raise RuntimeError(f"the self-distillation teacher lives with the actor; this worker's role is {self.role}")
         self.teacher_mode = mode
+        self.teacher_dtype = resolve_teacher_dtype(dtype, self.config.actor)
         checked = {}
         if mode != "live" and self.teacher is None:
             self.teacher = self._build_teacher_engine()

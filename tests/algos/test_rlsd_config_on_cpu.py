@@ -19,6 +19,8 @@ def test_defaults_are_the_paper_values():
     assert cfg.opsd_clip is None
     assert cfg.teacher_template == DEFAULT_TEACHER_TEMPLATE and cfg.teacher_prompt == "paper"
     assert cfg.lambda_step_offset == 0  # λ = 0.5 at the first update
+    assert cfg.teacher_dtype is None  # the actor's compute dtype (not a paper setting)
+    assert RLSDConfig(teacher_dtype="bfloat16").teacher_dtype == "bf16"
     assert TEACHER_MODES == ("sync", "frozen", "live")
 
 
@@ -43,6 +45,7 @@ def test_every_field_is_documented_in_the_class_docstring():
         ("teacher", "ema", ValueError),
         ("sync_interval", 0, ValueError),
         ("sync_interval", True, TypeError),
+        ("teacher_dtype", "int8", ValueError),
         ("hint_key", "", ValueError),
         ("hint_key", "reward_model..ground_truth", ValueError),
         ("teacher_template", "no placeholder here", ValueError),

@@ -11,7 +11,7 @@ import os
 import sys
 
 
-def main(model_dir: str, mode: str) -> None:
+def main(model_dir: str, mode: str, dtype: str | None = None) -> None:
     os.environ.update(RANK="0", WORLD_SIZE="1", LOCAL_RANK="0", MASTER_ADDR="127.0.0.1", MASTER_PORT=os.environ.get("PROBE_PORT", "29633"))
     from rlsd_verl import cpu
 
@@ -35,7 +35,7 @@ def main(model_dir: str, mode: str) -> None:
         )
     worker = SelfDistillationWorker(config=cfg.actor_rollout_ref, role="actor")
     worker.init_model()
-    info = worker.init_teacher(mode)
+    info = worker.init_teacher(mode, dtype)
 
     def sums(module):
         local = lambda t: t._local_tensor if hasattr(t, "_local_tensor") else t  # noqa: E731
@@ -58,6 +58,13 @@ def main(model_dir: str, mode: str) -> None:
     if mode == "sync":
         synced = worker.sync_teacher(version=7)
         after = snapshot()
+        actor_params = dict(worker.actor.engine.module.named_parameters())
+        local = lambda t: t._local_tensor if hasattr(t, "_local_tensor") else t  # noqa: E731
+        # the synced copy is the actor's weights cast to the copy's dtype, element for element
+        synced["max_diff_to_cast_actor"] = max(
+            float((local(p.data).double() - local(actor_params[n].data).to(local(p.data).dtype).double()).abs().max())
+            for n, p in worker.teacher.engine.module.named_parameters()
+        )
     else:
         after = moved
     mismatch = None
@@ -74,4 +81,4 @@ def main(model_dir: str, mode: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2])
+    main(sys.argv[1], sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else None)

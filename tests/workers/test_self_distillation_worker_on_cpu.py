@@ -12,9 +12,10 @@ import pytest
 PROBE = os.path.join(os.path.dirname(__file__), "sync_probe.py")
 
 
-def _probe(model_dir: str, mode: str, port: int) -> dict:
+def _probe(model_dir: str, mode: str, port: int, dtype: str | None = None) -> dict:
     env = dict(os.environ, PROBE_PORT=str(port), PYTHONPATH=os.getcwd())
-    proc = subprocess.run([sys.executable, PROBE, model_dir, mode], capture_output=True, text=True, env=env, timeout=600)
+    args = [sys.executable, PROBE, model_dir, mode] + ([dtype] if dtype else [])
+    proc = subprocess.run(args, capture_output=True, text=True, env=env, timeout=600)
     assert proc.returncode == 0, proc.stderr[-4000:]
     line = next(ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT "))
     return json.loads(line[len("RESULT "):])
@@ -34,6 +35,18 @@ def test_sync_teacher_starts_at_theta0_and_copies_the_actor(tiny_models):
     assert _same(r["moved"]["teacher"], r["before"]["teacher"])
     assert _same(r["after"]["teacher"], r["after"]["actor"])  # after a sync: teacher == actor
     assert r["synced"]["version"] == 7 and r["synced"]["numel"] > 0
+    assert r["info"]["bytes"] == r["info"]["actor_bytes"]  # the CPU preset computes in fp32: an fp32 copy
+
+
+def test_bf16_teacher_copy_holds_half_the_bytes_and_syncs_by_casting(tiny_models):
+    """algorithm.rlsd.teacher_dtype=bf16 on the real worker: the copy's measured bytes are half the fp32
+    actor's, its check passes, and a sync is the actor's weights cast to bf16 element for element."""
+    r = _probe(tiny_models["text"], "sync", 29647, dtype="bf16")
+    assert r["info"]["dtype"] == "torch.bfloat16" and r["info"]["params"] == len(r["before"]["actor"])
+    assert r["info"]["actor_bytes"] > 0 and 2 * r["info"]["bytes"] == r["info"]["actor_bytes"], r["info"]
+    assert r["synced"]["max_diff_to_cast_actor"] == 0.0
+    assert not _same(r["moved"]["teacher"], r["moved"]["actor"])  # the actor moved, the copy did not
+    assert "teacher_dtype=bf16" in r["mismatch"] and "float64" in r["mismatch"]  # a real mismatch is still caught
 
 
 def test_frozen_teacher_stays_at_theta0(tiny_models):
