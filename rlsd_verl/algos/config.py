@@ -87,7 +87,11 @@ class RLSDConfig:
             verl's default bf16 on GPUs; fp32 in the CPU preset), so the copy computes exactly as the
             actor's forward does while holding half of verl's default fp32 weights in host memory and
             streaming half the bytes per teacher micro-batch. Not a paper setting (the released code
-            keeps a bf16 copy). Ignored by ``"live"``.
+            keeps a bf16 copy). Ignored by ``"live"``. Noise: with an empty hint, bf16 passes give
+            Δ ≠ 0 (``benchmarks/teacher_dtype.py``, SmolLM2-135M on CPU: both passes bf16 with other
+            micro-batching, mean |Δ| 0.036, p99 0.18, 1.1% of tokens outside the clip band 1 ± ε_w =
+            1 ± 0.2; bf16 copy vs fp32 student, p99 0.15; both fp32, max 2e-5). On GPUs the actor
+            already computes in bf16, so this floor comes with verl's defaults whatever the copy holds.
         hint_key (`str`, *optional*, defaults to `"reward_model.ground_truth"`):
             Dotted path into the dataset row of the privileged information ``r``. Paper: RLSD needs
             "only the final ground-truth answer", which verl rows keep in
