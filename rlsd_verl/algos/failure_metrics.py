@@ -14,6 +14,7 @@ teacher raises *wrong* answers). Per step:
 ``failure/delta_mean_neg_adv``          mean Δ_t over tokens of responses with A < 0
 ``failure/clip_frac_pos_adv``           share of clipped w_t (either side) among tokens with A > 0
 ``failure/clip_frac_neg_adv``           the same among tokens with A < 0
+``failure/token_frac_pos_adv``          share of valid tokens in responses with A > 0 (``_neg_adv``: A < 0)
 =====================================  ==================================================================
 
 "correct" is a sequence reward ``≥ threshold`` (the trainer passes ``algorithm.rlsd.sdpo_success_threshold``,
@@ -61,6 +62,8 @@ FAILURE_METRIC_KEYS = (
     "failure/delta_mean_neg_adv",
     "failure/clip_frac_pos_adv",
     "failure/clip_frac_neg_adv",
+    "failure/token_frac_pos_adv",
+    "failure/token_frac_neg_adv",
 )
 
 
@@ -101,6 +104,7 @@ def finalize_sign_split(metrics: dict, prefix: str = "rlsd") -> dict[str, float]
     out = {}
     for name in ("pos", "neg"):
         tokens = s[f"{name}_token_share"]
+        out[f"failure/token_frac_{name}_adv"] = tokens
         out[f"failure/delta_mean_{name}_adv"] = s[f"{name}_delta_share"] / tokens if tokens > 0 else 0.0
         out[f"failure/clip_frac_{name}_adv"] = s[f"{name}_clip_share"] / tokens if tokens > 0 else 0.0
     return out
