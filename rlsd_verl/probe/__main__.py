@@ -133,6 +133,7 @@ def main(argv: list[str] | None = None) -> int:
         argv, overrides = argv[:cut], argv[cut + 1:]
     p = argparse.ArgumentParser(prog="python -m rlsd_verl.probe", description=__doc__.splitlines()[0])
     p.add_argument("--smollm2", action="store_true", help="SmolLM2-135M-Instruct on the addition task, CPU backend")
+    p.add_argument("--task", default="single", help="--smollm2: the addition task (rlsd_verl.assets.addition.TASKS)")
     p.add_argument("--model", help="model path (verl's actor_rollout_ref.model.path)")
     p.add_argument("--data", help="parquet of prompts (verl's data.train_files)")
     p.add_argument("--template", action="append", default=[], help="paper | inline | NAME=TEXT | NAME=@file (repeat)")
@@ -171,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.smollm2:
             from rlsd_verl.cpu.smollm2_run import smollm2_assets
 
-            model, train, val = smollm2_assets(out / "data", model_dir=args.model, seed=args.seed)
+            model, train, val = smollm2_assets(out / "data", model_dir=args.model, seed=args.seed, task=args.task)
         else:
             model, train, val = args.model, args.data, args.data
         try:
