@@ -26,11 +26,14 @@ def main() -> None:
     parser.add_argument("--n-train", type=int, default=68, help="training questions to sample (default 68)")
     parser.add_argument("--model", default=None, help="converted model folder (default: the cache)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--task", default="single", help="rlsd_verl.assets.addition.TASKS (default single)")
+    parser.add_argument("--n-val", type=int, default=None, help="held-out questions (default: the task's held-out set)")
+    parser.add_argument("--json", default=None, help="also write the result JSON here")
     args = parser.parse_args()
 
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from rlsd_verl.assets.addition import make_rows
+    from rlsd_verl.assets.addition import TASKS, make_rows
     from rlsd_verl.assets.smollm2 import build_smollm2
     from rlsd_verl.rewards.final_number import compute_score
 
@@ -41,8 +44,11 @@ def main() -> None:
     torch.manual_seed(args.seed)
     t0 = time.perf_counter()
     results = {}
-    for split, n in (("val", 32), ("train", args.n_train)):
-        rows = make_rows(split, n, seed=args.seed)
+    n_val = args.n_val or TASKS[args.task]["n_val"]
+    for split, n in (("val", n_val), ("train", args.n_train)):
+        if n <= 0:
+            continue
+        rows = make_rows(split, n, seed=args.seed, task=args.task)
         per_question, with_equals = [], 0
         for row in rows:
             text = tokenizer.apply_chat_template(row["prompt"], tokenize=False, add_generation_prompt=True)
@@ -62,8 +68,18 @@ def main() -> None:
                           "equals_form_frac": with_equals / (len(rows) * args.samples)}
         print(f"{split:5s} pass@1 = {mean:.3f} ± {sem:.3f} (SEM over {len(rows)} questions x {args.samples} samples), "
               f"'=' form in {results[split]['equals_form_frac']:.2f} of responses", flush=True)
-    print(f"temperature {args.temperature}, max {args.max_new_tokens} new tokens, {time.perf_counter() - t0:.0f} s")
+    seconds = time.perf_counter() - t0
+    print(f"temperature {args.temperature}, max {args.max_new_tokens} new tokens, {seconds:.0f} s")
     print(json.dumps(results))
+    if args.json:
+        import sys
+        from pathlib import Path
+
+        out = {"task": args.task, "question": TASKS[args.task]["question"], "temperature": args.temperature,
+               "max_new_tokens": args.max_new_tokens, "seconds": round(seconds, 1),
+               "command": "python benchmarks/base_pass_at_1.py " + " ".join(a for a in sys.argv[1:]), **results}
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(out, indent=1) + "\n")
 
 
 if __name__ == "__main__":

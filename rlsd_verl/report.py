@@ -23,8 +23,10 @@ Missing benchmarks are shown as "—"; the average is over the benchmarks presen
 fewer than five are. WeMath is plain accuracy, not WeMath's four-dimensional strict/loose score.
 
 Plots (PNG, matplotlib's Agg backend), over training steps, one line per run: validation accuracy
-(``val-core/*/acc/mean@*``, one panel per data source), ``actor/entropy``, ``response_length/mean`` and
-every ``rlsd/*`` metric (one panel each).
+(``val-core/*/acc/mean@*``, one panel per data source), ``actor/entropy``, ``response_length/mean``,
+every ``rlsd/*`` and ``failure/*`` metric (one panel each), and response length next to accuracy (validation
+and training accuracy, mean length, length of correct / wrong responses, truncated share: the collapse
+check of :mod:`rlsd_verl.algos.failure_metrics`).
 
 All outputs are written atomically; a bad input file raises an error naming it.
 """
@@ -359,12 +361,33 @@ def _plot_panels(panels: Sequence[tuple[str, list[tuple[str, list[tuple[int, flo
     return buf.getvalue()
 
 
+def _length_vs_accuracy(key: str) -> int | None:
+    """Panel order of the response-length-beside-accuracy plot (None: not in it)."""
+    if VAL_ACC.match(key):
+        return 0
+    order = ("failure/correct_frac", "response_length/mean", "failure/response_length_correct",
+             "failure/response_length_wrong", "failure/truncated_frac")
+    return 1 + order.index(key) if key in order else None
+
+
 PLOTS = (
+    ("length_vs_accuracy", "Response length next to accuracy (collapse check)", "value",
+     lambda k: _length_vs_accuracy(k) is not None),
     ("val_acc", "Validation accuracy", "accuracy", lambda k: bool(VAL_ACC.match(k))),
     ("entropy", "Actor entropy (actor/entropy)", "entropy", lambda k: k == "actor/entropy"),
     ("response_length", "Mean response length (response_length/mean)", "tokens", lambda k: k == "response_length/mean"),
     ("rlsd", "RLSD metrics (rlsd/*)", "value", lambda k: k.startswith("rlsd/")),
+    ("failure", "Failure-mode metrics (failure/*)", "value", lambda k: k.startswith("failure/")),
 )
+
+
+def plot_keys(name: str, keys) -> list[str]:
+    """The metric keys of plot group ``name`` (:data:`PLOTS`) among ``keys``, in panel order."""
+    pick = next(p for n, _, _, p in PLOTS if n == name)
+    chosen = sorted(k for k in set(keys) if pick(k))
+    if name == "length_vs_accuracy":
+        chosen.sort(key=_length_vs_accuracy)  # accuracy first, then the lengths and the truncated share
+    return chosen
 
 
 def make_plots(runs: Sequence[Run], plots_dir: str) -> dict[str, str | None]:
@@ -372,7 +395,7 @@ def make_plots(runs: Sequence[Run], plots_dir: str) -> dict[str, str | None]:
     curves = _curve_sets(runs)
     out: dict[str, str | None] = {}
     for name, title, ylabel, pick in PLOTS:
-        keys = sorted({k for _, log in curves for k in log.series if pick(k)})
+        keys = plot_keys(name, {k for _, log in curves for k in log.series})
         panels = []
         for key in keys:
             lines = [(label, log.series[key]) for label, log in curves if log.series.get(key)]

@@ -16,7 +16,8 @@ import inspect
 #: (module, object, attributes that must exist on it)
 REQUIRED_ATTRS: list[tuple[str, str, tuple[str, ...]]] = [
     ("verl.trainer.ppo.v1.trainer_sync", "PPOTrainerSync",
-     ("_compute_advantage", "_update_actor", "_load_checkpoint", "_init_resource_pool_mgr", "_step_once")),
+     ("_compute_advantage", "_update_actor", "_load_checkpoint", "_init_resource_pool_mgr", "_step_once",
+      "_compute_metrics")),
     ("verl.trainer.ppo.v1.trainer_base", "TRAINER_REGISTRY", ()),
     ("verl.trainer.ppo.v1.agent_loop_tq", "AgentLoopWorkerTQ", ()),
     ("verl.trainer.ppo.v1.agent_loop_tq", "AgentLoopManagerTQ", ("create", "_init_agent_loop_workers")),
@@ -49,6 +50,7 @@ ACTOR_METHODS: list[tuple[str, str, tuple[str, ...]]] = [
 REQUIRED_CALLS: list[tuple[str, str, str, str]] = [
     ("verl.trainer.ppo.v1.trainer_base", "PPOTrainer", "_step_once", "self._compute_advantage("),
     ("verl.trainer.ppo.v1.trainer_base", "PPOTrainer", "_step_once", "self._update_actor("),
+    ("verl.trainer.ppo.v1.trainer_base", "PPOTrainer", "fit", "self._compute_metrics("),
     ("verl.trainer.ppo.v1.trainer_base", "PPOTrainer", "_step_once", "self._compute_old_log_prob("),
     ("verl.experimental.agent_loop.agent_loop", "AgentLoopWorker", "_run_agent_loop", "self._agent_loop_postprocess("),
     ("verl.trainer.ppo.v1.agent_loop_tq", "AgentLoopWorkerTQ", "_run_prompt", "self._run_agent_loop("),

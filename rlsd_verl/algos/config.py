@@ -117,6 +117,25 @@ class RLSDConfig:
             Skip the teacher forward pass when ``λ = 0`` (every step after ``warmup_steps +
             decay_steps``), where it cannot change ``Â_t``; saves the one extra forward per response.
 
+    Variants of the released code (off by default; not used in the paper's experiments):
+
+        negative_only (`bool`, *optional*, defaults to `False`):
+            The multiplier is 1 on responses with ``A ≥ 0``: only responses below their group's mean
+            (the wrong ones, with 0/1 rewards) get token credit. Released code: ``rlsd_negative_only``;
+            ms-swift: ``--rlsd_negative_only``. The authors' reason: reweighting correct responses
+            under-reinforces their reasoning tokens, which they link to response-length collapse.
+        thought_only (`bool`, *optional*, defaults to `False`):
+            The multiplier is 1 outside the thought span (released code: ``rlsd_thought_only``, span
+            ``<thought>…</thought>``). The span is the first ``thought_open`` … ``thought_close`` of a
+            response, tags included, found as token sequences in the response ids on the workers
+            (:func:`rlsd_verl.algos.rlsd.thought_span_mask`). A response without ``thought_open`` keeps
+            ``Â_t = A`` on every token (plain GRPO for it); an unclosed span runs to the end of the
+            response. ``rlsd/reweighted_frac`` logs the share of tokens reweighted.
+        thought_open (`str`, *optional*, defaults to `"<thought>"`):
+            Opening tag of the span (released code: ``<thought>``; e.g. ``<think>`` for Qwen3).
+        thought_close (`str`, *optional*, defaults to `"</thought>"`):
+            Closing tag of the span.
+
     Parameters of the baselines (paper §5):
 
         beta (`float`, *optional*, defaults to `1.0`):
@@ -184,6 +203,16 @@ class RLSDConfig:
     skip_teacher_when_lambda_zero: bool = field(
         default=True, metadata=_help("Skip the teacher forward when λ = 0 (RLSD is then GRPO).")
     )
+    negative_only: bool = field(
+        default=False,
+        metadata=_help("Multiplier 1 for responses with A >= 0. Released code: rlsd_negative_only; ms-swift: --rlsd_negative_only."),
+    )
+    thought_only: bool = field(
+        default=False,
+        metadata=_help("Multiplier 1 outside the thought_open…thought_close span. Released code: rlsd_thought_only."),
+    )
+    thought_open: str = field(default="<thought>", metadata=_help("Opening tag of the thought span (released: <thought>)."))
+    thought_close: str = field(default="</thought>", metadata=_help("Closing tag of the thought span (released: </thought>)."))
     beta: float = field(default=1.0, metadata=_help("GRPO+OPSD distillation weight β >= 0 (not given by the paper)."))
     opsd_clip: float | None = field(
         default=None, metadata=_help("Symmetric clamp of Δ_t for the OPSD/GRPO+OPSD/SDPO baselines (None = off).")
@@ -256,6 +285,16 @@ class RLSDConfig:
             raise TypeError(
                 f"{_PREFIX}.skip_teacher_when_lambda_zero={self.skip_teacher_when_lambda_zero!r} must be true or false"
             )
+        for flag in ("negative_only", "thought_only"):
+            if not isinstance(getattr(self, flag), bool):
+                raise TypeError(f"{_PREFIX}.{flag}={getattr(self, flag)!r} must be true or false")
+        for tag in ("thought_open", "thought_close"):
+            value = getattr(self, tag)
+            if not isinstance(value, str) or not value.strip():
+                raise ValueError(
+                    f"{_PREFIX}.{tag}={value!r} must be a non-empty tag text (e.g. '<thought>' / '</thought>', "
+                    "or '<think>' / '</think>' for Qwen3)"
+                )
         self.beta = self._real("beta", 0.0, None, "it is the GRPO+OPSD distillation weight β (0 = plain GRPO)")
         if self.opsd_clip is not None:
             self.opsd_clip = self._real("opsd_clip", 0.0, None, "it clamps Δ_t to [-opsd_clip, opsd_clip]")

@@ -38,6 +38,7 @@ import numbers
 
 import torch
 
+from rlsd_verl.algos.failure_metrics import SIGN_SPLIT_KEYS, sign_split_token_stats
 from rlsd_verl.algos._tensor_utils import (
     check_real,
     check_tensors,
@@ -48,7 +49,14 @@ from rlsd_verl.algos._tensor_utils import (
     work_dtype,
 )
 
-__all__ = ["compute_rlsd_advantages", "rlsd_token_weights", "rlsd_lambda", "RLSD_METRIC_KEYS"]
+__all__ = [
+    "compute_rlsd_advantages",
+    "rlsd_token_weights",
+    "rlsd_lambda",
+    "reweight_mask",
+    "thought_span_mask",
+    "RLSD_METRIC_KEYS",
+]
 
 #: Keys of the metrics dict returned by :func:`compute_rlsd_advantages`.
 #: (No key contains "max", "min" or "total": verl's ``reduce_metrics`` treats those specially.)
@@ -65,7 +73,8 @@ RLSD_METRIC_KEYS = (
     "rlsd/adv_abs_mean_after",
     "rlsd/adv_mean_after",
     "rlsd/multiplier_mean",
-)
+    "rlsd/reweighted_frac",
+) + SIGN_SPLIT_KEYS
 
 
 def compute_rlsd_advantages(
@@ -75,6 +84,8 @@ def compute_rlsd_advantages(
     response_mask: torch.Tensor,
     lam: float,
     clip_eps: float = 0.2,
+    negative_only: bool = False,
+    span_mask: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, dict[str, float]]:
     r"""Reweight a token-broadcast GRPO advantage with the RLSD evidence ratio.
 
@@ -102,6 +113,12 @@ def compute_rlsd_advantages(
         clip_eps (`float`, *optional*, defaults to `0.2`):
             ``ε_w ∈ [0, 1)``, half-width of the clip on ``w_t`` (paper: 0.2). ``< 1`` keeps every
             multiplier positive, so the verifier's sign is never flipped.
+        negative_only (`bool`, *optional*, defaults to `False`):
+            The released code's ``rlsd_negative_only``: the multiplier is 1 on responses with ``A ≥ 0``,
+            so only responses below their group's mean get token credit (see :func:`reweight_mask`).
+        span_mask (`torch.Tensor` of shape `(batch, response_len)`, *optional*):
+            Non-zero where the multiplier may differ from 1 (the released ``rlsd_thought_only``: the
+            ``<thought>…</thought>`` span, see :func:`thought_span_mask`); ``None`` = every token.
 
     Returns:
         `tuple[torch.Tensor, dict[str, float]]`:
@@ -116,6 +133,10 @@ def compute_rlsd_advantages(
               ``rlsd/adv_abs_mean_before`` (mean ``|A|``), ``rlsd/adv_abs_mean_after``
               (mean ``|Â|``), ``rlsd/multiplier_mean`` (mean ``Â_t / A``, i.e. of
               ``(1 − λ) + λ·clip(w_t)``). Tokens with ``A = 0`` count with ``w_t = 1``.
+              ``rlsd/reweighted_frac``: share of valid tokens where the restriction lets the multiplier
+              act (1.0 without ``negative_only``/``span_mask``). Δ, w and the clip fractions are over all
+              valid tokens whatever the restriction. Plus the sign-split partial sums of
+              :func:`rlsd_verl.algos.failure_metrics.sign_split_token_stats` (``rlsd/split_*``).
 
     Raises:
         TypeError: an input is not a tensor, or ``lam``/``clip_eps`` is not a real number.
@@ -141,7 +162,9 @@ def compute_rlsd_advantages(
 
     delta, weight = _delta_and_weight(adv, teacher_log_probs, student_log_probs, valid, dtype)
     clipped = weight.clamp(1.0 - clip_eps, 1.0 + clip_eps)  # Eq. 15
-    multiplier = 1.0 + lam * (clipped - 1.0)  # == (1 - λ) + λ·clip(w); Algorithm 1, line 17
+    active = reweight_mask(adv, valid, negative_only=negative_only, span_mask=span_mask)
+    # == (1 - λ) + λ·clip(w) where the restriction lets it act, exactly 1 elsewhere; Algorithm 1, line 17
+    multiplier = torch.where(active, 1.0 + lam * (clipped - 1.0), torch.ones((), dtype=dtype, device=valid.device))
     rlsd_adv = torch.where(valid, adv * multiplier, torch.zeros((), dtype=dtype, device=valid.device))
 
     clip_low = masked_frac(weight < 1.0 - clip_eps, valid, count)
@@ -160,8 +183,94 @@ def compute_rlsd_advantages(
         # signed token mean of Â: what verl's critic/advantages/mean reports when Â reaches the loss
         "rlsd/adv_mean_after": masked_mean(rlsd_adv, valid, count),
         "rlsd/multiplier_mean": masked_mean(multiplier, valid, count),
+        "rlsd/reweighted_frac": masked_frac(active, valid, count),
     }
+    metrics.update(sign_split_token_stats(adv, delta, weight, valid, clip_eps))
     return rlsd_adv, metrics
+
+
+def reweight_mask(
+    advantages: torch.Tensor,
+    valid: torch.Tensor,
+    *,
+    negative_only: bool = False,
+    span_mask: torch.Tensor | None = None,
+) -> torch.Tensor:
+    r"""Where RLSD's multiplier may act: ``valid ∧ (A < 0 if negative_only) ∧ span_mask``.
+
+    Everywhere else the multiplier is exactly 1 and ``Â_t = A`` (plain GRPO on those tokens).
+
+    * ``negative_only`` — the released code's ``rlsd_negative_only`` and ms-swift's
+      ``--rlsd_negative_only``: responses with ``A ≥ 0`` keep the uniform advantage, so only wrong
+      (below-mean) responses get token credit. The authors' reason: reweighting correct responses
+      under-reinforces their reasoning tokens, which they link to a collapse of response length.
+    * ``span_mask`` — the released ``rlsd_thought_only``: only tokens inside the thought span are
+      reweighted (:func:`thought_span_mask`).
+
+    Returns a bool tensor of ``valid``'s shape.
+    """
+    active = valid.detach() != 0
+    if negative_only:
+        active = active & (advantages.detach() < 0)
+    if span_mask is not None:
+        if not isinstance(span_mask, torch.Tensor) or span_mask.shape != valid.shape:
+            raise ValueError(
+                f"span_mask must be a tensor of the response shape {tuple(valid.shape)}, got "
+                f"{tuple(span_mask.shape) if isinstance(span_mask, torch.Tensor) else type(span_mask).__name__}"
+            )
+        active = active & (span_mask.detach() != 0)
+    return active
+
+
+def _tag_starts(ids: torch.Tensor, tag: torch.Tensor) -> torch.Tensor:
+    """``(batch, T)`` bool: the token sequence ``tag`` starts at position t (vectorised, no Python loop over rows)."""
+    n, length = ids.shape[1], int(tag.numel())
+    if length == 0 or length > n:
+        return torch.zeros(ids.shape, dtype=torch.bool, device=ids.device)
+    windows = ids.unfold(1, length, 1)  # (batch, T - L + 1, L)
+    hit = (windows == tag.to(ids.device, ids.dtype)).all(-1)
+    return torch.nn.functional.pad(hit, (0, length - 1), value=False)
+
+
+def thought_span_mask(
+    response_ids: torch.Tensor,
+    valid: torch.Tensor,
+    open_ids,
+    close_ids,
+) -> torch.Tensor:
+    r"""``(batch, T)`` bool: the tokens of each response's first thought span, tags included.
+
+    The span runs from the first token of the first ``open_ids`` sequence through the last token of
+    the first ``close_ids`` sequence after it (the released ``rlsd_thought_only`` reweights inside
+    ``<thought>…</thought>`` only). Documented edge cases:
+
+    * no opening tag → an empty span: the response keeps ``Â_t = A`` on every token (plain GRPO for it);
+    * an opening tag never closed (a truncated thought) → the span runs to the end of the response;
+    * only the first span counts; tokens outside ``valid`` are never in it.
+
+    Tags are matched as token sequences (``tokenizer.encode(tag, add_special_tokens=False)``): a tag
+    that the tokenizer merges with its neighbours in context (e.g. with a leading space) is not found;
+    ``rlsd/reweighted_frac`` shows how many tokens were in a span.
+
+    Vectorised over the batch: one ``unfold`` per tag, no loop over responses.
+    """
+    if not isinstance(response_ids, torch.Tensor) or response_ids.dim() != 2 or response_ids.shape != valid.shape:
+        raise ValueError(
+            f"response_ids must be a (batch, response_len) tensor of the response_mask's shape {tuple(valid.shape)}"
+        )
+    open_t = torch.as_tensor(list(open_ids), dtype=torch.int64)
+    close_t = torch.as_tensor(list(close_ids), dtype=torch.int64)
+    if open_t.numel() == 0 or close_t.numel() == 0:
+        raise ValueError("thought_span_mask needs non-empty open_ids and close_ids (the tags' token ids)")
+    ids = response_ids.detach().to(torch.int64)
+    batch, n = ids.shape
+    pos = torch.arange(n, device=ids.device).expand(batch, n)
+    big = torch.full((), n, device=ids.device, dtype=torch.int64)
+    first_open = torch.where(_tag_starts(ids, open_t), pos, big).min(-1, keepdim=True).values if n else big
+    after_open = pos >= first_open + open_t.numel()
+    first_close = torch.where(_tag_starts(ids, close_t) & after_open, pos, big).min(-1, keepdim=True).values
+    end = torch.clamp(first_close + close_t.numel(), max=n)  # no close: to the end of the response
+    return (pos >= first_open) & (pos < end) & (valid.detach() != 0)
 
 
 def rlsd_token_weights(

@@ -41,10 +41,19 @@ def token_advantages(
     beta: float = 1.0,
     opsd_clip: Optional[float] = None,
     has_demo: Optional[torch.Tensor] = None,
+    negative_only: bool = False,
+    span_mask: Optional[torch.Tensor] = None,
 ) -> tuple[torch.Tensor, dict[str, float]]:
-    """``Â`` of shape ``(batch, response_len)`` for ``method`` and its metrics (all ``(batch, T)`` inputs)."""
+    """``Â`` of shape ``(batch, response_len)`` for ``method`` and its metrics (all ``(batch, T)`` inputs).
+
+    ``negative_only`` and ``span_mask`` (``algorithm.rlsd.negative_only`` / ``thought_only``) restrict RLSD's
+    multiplier (:func:`rlsd_verl.algos.rlsd.reweight_mask`); the baselines ignore them.
+    """
     if method == "rlsd":
-        return compute_rlsd_advantages(base, teacher_lp, student_lp, valid, lam=lam, clip_eps=clip_eps)
+        return compute_rlsd_advantages(
+            base, teacher_lp, student_lp, valid, lam=lam, clip_eps=clip_eps, negative_only=negative_only,
+            span_mask=span_mask,
+        )
     if method == "opsd":
         return compute_opsd_advantages(teacher_lp, student_lp, valid, clip=opsd_clip)
     if method == "grpo_opsd":
@@ -77,6 +86,8 @@ def row_stats(
         row_params = dict(params)
         if has_demo is not None:
             row_params["has_demo"] = has_demo[sl]
+        if params.get("span_mask") is not None:
+            row_params["span_mask"] = params["span_mask"][sl]
         _, m = token_advantages(method, base[sl], teacher_lp[sl], student_lp[sl], valid[sl], **row_params)
         rows.append([float(counted[i].sum())] + [float(m[k]) for k in keys])
     stats = torch.tensor(rows, dtype=torch.float64).reshape(base.shape[0], 1 + len(keys))

@@ -23,6 +23,31 @@ QUESTION = "What is {a} + {b}?"
 N_VAL_PAIRS = 32
 _PAIRS_SEED = "rlsd_verl/addition/pairs"
 
+#: The tasks of :func:`make_rows` (``task=``): ``single`` is the single-digit sum above; the others take
+#: two steps (``a + b``, then ``+ c``), for learning curves where credit assignment has room. The held-out
+#: questions of a task are the first ``n_val`` of its question space shuffled once (fixed seed); training
+#: rows come only from the rest. ``hint`` adds a format instruction to the question.
+TASKS = {
+    "single": {"operands": 2, "n_val": N_VAL_PAIRS, "question": QUESTION},
+    "three": {"operands": 3, "n_val": 128, "question": "What is {a} + {b} + {c}?"},
+    "three_hint": {
+        "operands": 3, "n_val": 128,
+        "question": "What is {a} + {b} + {c}? Add the first two numbers, then add the third. End with the sum.",
+    },
+}
+
+
+def split_items(task: str = "single") -> tuple[list[tuple[int, ...]], list[tuple[int, ...]]]:
+    """``(train, val)`` operand tuples of ``task`` (:data:`TASKS`): a fixed, disjoint split of its question space."""
+    if task not in TASKS:
+        raise ValueError(f"addition task {task!r} is not one of {sorted(TASKS)}")
+    if task == "single":
+        return split_pairs()
+    spec = TASKS[task]
+    items = [(a, b, c) for a in range(10) for b in range(10) for c in range(10)]
+    random.Random(f"rlsd_verl/addition/{spec['operands']}").shuffle(items)
+    return items[spec["n_val"]:], items[: spec["n_val"]]
+
 
 def split_pairs() -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
     """``(train_pairs, val_pairs)``: a fixed, disjoint split of the 100 single-digit pairs (68 / 32)."""
@@ -31,8 +56,8 @@ def split_pairs() -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
     return pairs[N_VAL_PAIRS:], pairs[:N_VAL_PAIRS]
 
 
-def make_rows(split: str, n: int, seed: int = 0) -> list[dict]:
-    """``n`` rows of ``split`` ("train" or "val").
+def make_rows(split: str, n: int, seed: int = 0, task: str = "single") -> list[dict]:
+    """``n`` rows of ``split`` ("train" or "val") of ``task`` (:data:`TASKS`).
 
     ``val`` with ``n <= 32`` is the first ``n`` held-out pairs (the same questions for every seed, so runs
     compare on one test set); larger ``n`` repeats them. ``train`` samples its pairs with replacement from
@@ -44,29 +69,33 @@ def make_rows(split: str, n: int, seed: int = 0) -> list[dict]:
         raise ValueError(f"split must be 'train' or 'val', got {split!r}")
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"the number of {split} rows must be a positive int, got {n!r}")
-    train_pairs, val_pairs = split_pairs()
+    train_pairs, val_pairs = split_items(task)
     if split == "val":
         chosen = [val_pairs[i % len(val_pairs)] for i in range(n)]
     else:
-        rng = random.Random(f"rlsd_verl/addition/train/{seed}")
+        rng = random.Random(f"rlsd_verl/addition/train/{seed}" + ("" if task == "single" else f"/{task}"))
         chosen = [rng.choice(train_pairs) for _ in range(n)]
     rows = []
-    for i, (a, b) in enumerate(chosen):
-        question = QUESTION.format(a=a, b=b)
+    for i, ops in enumerate(chosen):
+        question = TASKS[task]["question"].format(**dict(zip("abc", ops)))
+        if len(ops) == 2:
+            reference = f"{ops[0]} + {ops[1]} = {sum(ops)}"
+        else:
+            reference = f"{ops[0]} + {ops[1]} = {ops[0] + ops[1]}, {ops[0] + ops[1]} + {ops[2]} = {sum(ops)}"
         rows.append(
             make_row(
                 data_source=DATA_SOURCE,
                 question=question,
-                answer=str(a + b),
+                answer=str(sum(ops)),
                 prompt_content=question,
                 ability="math",
-                id=f"addition-{split}-{i:05d}",
+                id=f"addition-{split}-{i:05d}" if task == "single" else f"addition-{task}-{split}-{i:05d}",
                 split=split,
                 index=i,
                 question_type=FREE_FORM,
-                reference_solution=f"{a} + {b} = {a + b}",
+                reference_solution=reference,
                 subject="arithmetic",
-                level=1,
+                level=len(ops) - 1,
                 difficulty="easy",
                 source_dataset=DATA_SOURCE,
             )
@@ -74,14 +103,16 @@ def make_rows(split: str, n: int, seed: int = 0) -> list[dict]:
     return rows
 
 
-def write_addition_dataset(out_dir: str | os.PathLike, n_train: int = 256, n_val: int = 32, seed: int = 0) -> tuple[str, str]:
-    """Write ``train.parquet`` and ``val.parquet`` into ``out_dir`` atomically; return their paths."""
+def write_addition_dataset(
+    out_dir: str | os.PathLike, n_train: int = 256, n_val: int = 32, seed: int = 0, task: str = "single"
+) -> tuple[str, str]:
+    """Write ``train.parquet`` and ``val.parquet`` of ``task`` into ``out_dir`` atomically; return their paths."""
     from rlsd_verl.data.schema import write_parquet
 
     out_dir = os.fspath(out_dir)
     os.makedirs(out_dir, exist_ok=True)
     train_path = os.path.join(out_dir, "train.parquet")
     val_path = os.path.join(out_dir, "val.parquet")
-    write_parquet(make_rows("train", n_train, seed), train_path)
-    write_parquet(make_rows("val", n_val, seed), val_path)
+    write_parquet(make_rows("train", n_train, seed, task), train_path)
+    write_parquet(make_rows("val", n_val, seed, task), val_path)
     return train_path, val_path

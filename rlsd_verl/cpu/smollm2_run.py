@@ -12,14 +12,22 @@ from pathlib import Path
 PROJECT = "tiny"  # the project name tiny_run's metric reader expects
 
 
-def smollm2_assets(data_dir: str | Path, model_dir: str | Path | None = None, n_train: int = 256, n_val: int = 32,
-                   seed: int = 0) -> tuple[str, str, str]:
-    """``(model_dir, train.parquet, val.parquet)``: the converted model (cached) and the addition task."""
+def smollm2_assets(data_dir: str | Path, model_dir: str | Path | None = None, n_train: int = 256, n_val: int | None = None,
+                   seed: int = 0, task: str = "single") -> tuple[str, str, str]:
+    """``(model_dir, train.parquet, val.parquet)``: the converted model (cached) and the addition ``task``.
+
+    ``n_val`` defaults to the task's held-out set (:data:`rlsd_verl.assets.addition.TASKS`).
+    """
+    from rlsd_verl.assets.addition import TASKS
+
     from rlsd_verl.assets.addition import write_addition_dataset
     from rlsd_verl.assets.smollm2 import build_smollm2
 
     model = build_smollm2(model_dir)
-    train, val = write_addition_dataset(data_dir, n_train=n_train, n_val=n_val, seed=seed)
+    if task not in TASKS:
+        raise ValueError(f"task={task!r} is not one of the addition tasks {sorted(TASKS)}")
+    n_val = TASKS[task]["n_val"] if n_val is None else n_val
+    train, val = write_addition_dataset(data_dir, n_train=n_train, n_val=n_val, seed=seed, task=task)
     return model, train, val
 
 

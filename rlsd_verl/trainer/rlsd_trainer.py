@@ -50,6 +50,7 @@ from verl.utils.debug import marked_timer
 from verl.utils.seqlen_balancing import calculate_workload, get_seqlen_balanced_partitions, log_seqlen_unbalance
 
 from rlsd_verl.algos.baselines import select_sdpo_demonstrations, select_sdpo_feedback
+from rlsd_verl.algos import failure_metrics
 from rlsd_verl.algos.config import RLSDConfig
 from rlsd_verl.algos.token_advantage import aggregate_row_stats, token_advantages
 from rlsd_verl.teacher.agent_loop import TEACHER_INFO_FIELD, TEACHER_PROMPT_FIELD, teacher_info_row
@@ -154,10 +155,16 @@ class RLSDTrainer(PPOTrainerSync):
 
     # ------------------------------------------------------------------ the teacher pass
     def _method_params(self, lam: float) -> dict:
-        return {
-            "method": self.method,
-            "kwargs": {"lam": lam, "clip_eps": self.rlsd.clip_eps, "beta": self.rlsd.beta, "opsd_clip": self.rlsd.opsd_clip},
-        }
+        kwargs = {"lam": lam, "clip_eps": self.rlsd.clip_eps, "beta": self.rlsd.beta, "opsd_clip": self.rlsd.opsd_clip}
+        if self.method == "rlsd":
+            kwargs["negative_only"] = self.rlsd.negative_only
+        return {"method": self.method, "kwargs": kwargs, "thought_tags": self._thought_tags()}
+
+    def _thought_tags(self):
+        """``algorithm.rlsd.thought_only``: the span tags' token ids, for the workers' span mask (else None)."""
+        if self.method != "rlsd" or not self.rlsd.thought_only:
+            return None
+        return [self.tokenizer.encode(t, add_special_tokens=False) for t in (self.rlsd.thought_open, self.rlsd.thought_close)]
 
     def _metric_keys(self, params: dict) -> list[str]:
         """The metric names the workers' per-row stats hold, in their order."""
@@ -339,6 +346,18 @@ class RLSDTrainer(PPOTrainerSync):
         metrics[f"{self.method}/teacher_skipped"] = skipped
         metrics[f"{self.method}/teacher_version"] = float(self.teacher_version if self.rlsd.teacher == "sync" else 0)
         return batch
+
+    # ------------------------------------------------------------------ metrics
+    def _compute_metrics(self, batch: KVBatchMeta, metrics, timing_raw, global_steps, epoch):
+        """verl's step metrics plus the failure-mode metrics (:mod:`rlsd_verl.algos.failure_metrics`)."""
+        super()._compute_metrics(batch, metrics, timing_raw, global_steps, epoch)
+        metrics.update(failure_metrics.finalize_sign_split(metrics, prefix=self.method))
+        real = torch.tensor([not t.get("is_padding", False) for t in batch.tags])
+        lengths = torch.tensor([float(t["response_len"]) for t in batch.tags])
+        scores = self._padded(batch, ["rm_scores"])["rm_scores"].reshape(len(batch), -1).sum(-1)
+        metrics.update(failure_metrics.response_outcome_metrics(
+            lengths[real], scores[real], int(self.config.data.max_response_length), self.rlsd.sdpo_success_threshold,
+        ))
 
     # ------------------------------------------------------------------ teacher sync
     def _update_actor(self, batch: KVBatchMeta, metrics: dict) -> KVBatchMeta:

@@ -54,6 +54,7 @@ from verl.utils.config import omega_conf_to_dataclass
 from verl.workers.engine_workers import ActorRolloutRefWorker, TrainingWorkerConfig
 from verl.workers.utils.padding import response_from_nested, response_to_nested
 
+from rlsd_verl.algos.rlsd import thought_span_mask
 from rlsd_verl.algos.token_advantage import row_stats
 from rlsd_verl.teacher.sequences import assemble_teacher_batch
 from rlsd_verl.workers.teacher_copy import TORCH_DTYPES, held_bytes, resolve_teacher_dtype
@@ -189,6 +190,8 @@ class SelfDistillationWorker(ActorRolloutRefWorker):
         kwargs = dict(params["kwargs"])
         if params["method"] == "sdpo":
             kwargs["has_demo"] = pad(data["rlsd_has_demo"]).reshape(-1).bool()
+        if params.get("thought_tags"):  # algorithm.rlsd.thought_only
+            kwargs["span_mask"] = thought_span_mask(pad(data["responses"]), valid, *params["thought_tags"])
         adv, _keys, stats = row_stats(params["method"], base, teacher, student, valid, **kwargs)
         nested_adv = response_to_nested(adv.float(), mask)
         out = {"advantages": nested_adv, "returns": nested_adv.clone(), "rlsd_row_stats": stats.float()}

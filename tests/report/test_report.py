@@ -50,7 +50,10 @@ def _write_metric_log(root, project, experiment, run_idx, columns):
                 })
                 if experiment.startswith("rlsd"):
                     data.update({"rlsd/lambda": max(0.0, 0.5 - 0.01 * step), "rlsd/clip_frac": 0.04,
-                                 "rlsd/weight_mean": 1.0 + 0.001 * step})
+                                 "rlsd/weight_mean": 1.0 + 0.001 * step,
+                                 "failure/correct_frac": 0.02 * step, "failure/truncated_frac": 0.01 * step,
+                                 "failure/response_length_correct": 200.0 - step,
+                                 "failure/response_length_wrong": 400.0 + step})
             if step in STEPS:
                 for ci, col in enumerate(report.COLUMNS):
                     if col in columns:
@@ -156,7 +159,7 @@ def test_report_tables_and_plots(runs, tmp_path):
 
     # plots: real PNGs of non-trivial size, referenced by relative path
     plots = out.parent / "report_plots"
-    for name in ("val_acc", "entropy", "response_length", "rlsd"):
+    for name in ("length_vs_accuracy", "val_acc", "entropy", "response_length", "rlsd", "failure"):
         png = plots / f"{name}.png"
         assert f"report_plots/{name}.png" in md
         with Image.open(png) as im:
@@ -173,7 +176,7 @@ def test_runs_without_curves_say_so(runs, tmp_path):
     assert report.main([str(runs["base_eval_path"]), "--out", str(out)]) == 0
     md = out.read_text()
     assert "qwen3-vl-8b" in md  # default label: the evaluation JSON's name
-    assert md.count("no data in the metric logs") == 4
+    assert md.count("no data in the metric logs") == len(report.PLOTS)
     assert not (tmp_path / "r_plots").exists()
 
 
@@ -211,3 +214,11 @@ def test_console_script_entry_point():
     setup_py = open(os.path.join(root, "setup.py"), encoding="utf-8").read()
     m = re.search(r"rlsd-verl-report\s*=\s*([\w.]+):(\w+)", setup_py)
     assert m and m.group(1) == "rlsd_verl.report" and callable(getattr(report, m.group(2)))
+
+
+def test_length_vs_accuracy_panels_put_accuracy_first_then_lengths():
+    keys = ["failure/truncated_frac", "response_length/mean", "rlsd/lambda", "failure/response_length_wrong",
+            "val-core/x/acc/mean@1", "failure/correct_frac", "failure/response_length_correct", "actor/entropy"]
+    picked = report.plot_keys("length_vs_accuracy", keys)
+    assert picked == ["val-core/x/acc/mean@1", "failure/correct_frac", "response_length/mean",
+                      "failure/response_length_correct", "failure/response_length_wrong", "failure/truncated_frac"]

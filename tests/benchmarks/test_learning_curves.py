@@ -1,0 +1,47 @@
+"""The learning-curve benchmark's pure parts: methods, per-step series, and the addition tasks it trains on."""
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+from rlsd_verl.assets.addition import TASKS, make_rows, split_items
+
+_spec = importlib.util.spec_from_file_location(
+    "learning_curves", Path(__file__).resolve().parents[2] / "benchmarks" / "learning_curves.py"
+)
+lc = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(lc)
+
+
+def test_methods_map_to_estimator_overrides():
+    assert lc.method_overrides("grpo") == ["algorithm.adv_estimator=grpo"]
+    assert lc.method_overrides("rlsd_neg") == ["algorithm.adv_estimator=rlsd", "algorithm.rlsd.negative_only=True"]
+    assert lc.method_overrides("opsd") == ["algorithm.adv_estimator=opsd"]
+
+
+def test_step_series_keeps_training_steps_only():
+    metrics = {
+        0: {"val-core/x/acc/mean@1": 0.1},
+        1: {"timing_s/step": 30.0, "critic/score/mean": 0.25, "response_length/mean": 12.0,
+            "failure/truncated_frac": 0.5},
+        2: {"timing_s/step": 28.0, "response_length/mean": 10.0},
+    }
+    rows = lc.step_series(metrics)
+    assert [r["step"] for r in rows] == [1, 2]
+    assert rows[0]["train_acc"] == 0.25 and rows[0]["response_length"] == 12.0 and rows[0]["step_time_s"] == 30.0
+    assert rows[0]["truncated_frac"] == 0.5 and rows[1]["train_acc"] is None
+
+
+@pytest.mark.parametrize("task", sorted(TASKS))
+def test_addition_tasks_hold_out_their_questions(task):
+    train, val = split_items(task)
+    assert len(val) == TASKS[task]["n_val"] and not set(train) & set(val)
+    held_out = make_rows("val", len(val), task=task)
+    questions = {r["prompt"][0]["content"] for r in held_out}
+    assert len(questions) == len(val)
+    assert not questions & {r["prompt"][0]["content"] for r in make_rows("train", 200, seed=1, task=task)}
+    for row, ops in zip(held_out, val):
+        assert row["reward_model"]["ground_truth"] == str(sum(ops))
+    with pytest.raises(ValueError, match="addition task"):
+        split_items("four")
