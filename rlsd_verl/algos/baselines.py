@@ -45,6 +45,7 @@ from rlsd_verl.algos._tensor_utils import (
     masked_log_ratio,
     masked_mean,
     masked_std,
+    row_frac,
     work_dtype,
 )
 
@@ -367,7 +368,7 @@ def compute_sdpo_advantages(
     delta = masked_log_ratio(teacher_log_probs, student_log_probs, valid, dtype)
     adv = _clamped_delta(delta, clip)
     metrics = {
-        "sdpo/demo_sample_frac": float(demo.sum().item() / batch) if batch else 0.0,
+        "sdpo/demo_sample_frac": row_frac(demo),
         "sdpo/delta_mean": masked_mean(delta, valid, count),
         "sdpo/delta_std": masked_std(delta, valid, count),
         "sdpo/adv_abs_mean": masked_mean(adv.abs(), valid, count),
