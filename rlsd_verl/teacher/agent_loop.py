@@ -36,21 +36,12 @@ import ray
 import torch
 from verl.trainer.ppo.v1.agent_loop_tq import AgentLoopManagerTQ, AgentLoopWorkerTQ
 
+from rlsd_verl.teacher.fields import TEACHER_INFO_FIELD, TEACHER_PROMPT_FIELD, teacher_info_row
+
 logger = logging.getLogger(__name__)
 
-TEACHER_PROMPT_FIELD = "rlsd_teacher_prompt_ids"
-TEACHER_INFO_FIELD = "rlsd_teacher_info"
-#: columns of ``rlsd_teacher_info``
-TEACHER_INFO_COLUMNS = ("prompt_len", "hint_truncated", "hint_tokens", "fast_path")
 #: estimators whose teacher prompt is built in the agent loop (SDPO's needs the siblings)
 AGENT_LOOP_METHODS = ("rlsd", "opsd", "grpo_opsd")
-
-
-def teacher_info_row(prompt) -> torch.Tensor:
-    return torch.tensor(
-        [len(prompt.prompt_ids), float(prompt.hint_truncated), prompt.hint_tokens, float(prompt.fast_path)],
-        dtype=torch.float32,
-    )
 
 
 def make_prompt_builder(config, tokenizer, processor, dataset_cls=None):

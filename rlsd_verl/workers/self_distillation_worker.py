@@ -48,13 +48,11 @@ from verl.utils.config import omega_conf_to_dataclass
 from verl.workers.engine_workers import ActorRolloutRefWorker, TrainingWorkerConfig
 from verl.workers.utils.padding import response_from_nested, response_to_nested
 
+from rlsd_verl.algos.config import TEACHER_MODES
 from rlsd_verl.algos.token_advantage import row_stats
 from rlsd_verl.teacher.sequences import assemble_teacher_batch
 
 logger = logging.getLogger(__name__)
-
-TEACHER_MODES = ("sync", "frozen", "live")
-
 
 def _local(t: torch.Tensor) -> torch.Tensor:
     return t._local_tensor if hasattr(t, "_local_tensor") else t
@@ -94,8 +92,12 @@ class SelfDistillationWorker(ActorRolloutRefWorker):
         teacher.reset()
         return teacher
 
-    def _check_teacher_matches_actor(self) -> dict:
-        """Names, local shard shapes and dtypes of the copy equal the actor's (else a start-up error)."""
+    def _matched_params(self) -> list[tuple[str, torch.Tensor, torch.Tensor]]:
+        """``(name, actor shard, teacher shard)`` of every parameter (local shards, ``.data``).
+
+        Raises a start-up error naming the flag to change when the copy's names, local shard shapes or
+        dtypes differ from the actor's: then an empty hint would not give Δ = 0, or a sync would not fit.
+        """
         actor = dict(self.actor.engine.module.named_parameters())
         teacher = dict(self.teacher.engine.module.named_parameters())
         fix = (
@@ -108,6 +110,7 @@ class SelfDistillationWorker(ActorRolloutRefWorker):
             only_t = sorted(teacher.keys() - actor.keys())[:5]
             raise RuntimeError(f"teacher copy and actor have different parameters (actor-only {only_a}, "
                                f"teacher-only {only_t}). {fix}.")
+        matched = []
         for name, a_param in actor.items():
             a, t = _local(a_param.data), _local(teacher[name].data)
             if tuple(a.shape) != tuple(t.shape):
@@ -116,7 +119,13 @@ class SelfDistillationWorker(ActorRolloutRefWorker):
             if a.dtype != t.dtype:
                 raise RuntimeError(f"teacher {name} is {t.dtype}, the actor's {a.dtype}: an empty hint would not give "
                                    f"Δ = 0. Set actor_rollout_ref.actor.fsdp_config.model_dtype explicitly. {fix}.")
-        return {"params": len(actor), "dtype": str(next(iter(actor.values())).dtype) if actor else None}
+            matched.append((name, a, t))
+        return matched
+
+    def _check_teacher_matches_actor(self) -> dict:
+        """Names, local shard shapes and dtypes of the copy equal the actor's (else a start-up error)."""
+        matched = self._matched_params()
+        return {"params": len(matched), "dtype": str(matched[0][1].dtype) if matched else None}
 
     @register(dispatch_mode=Dispatch.ONE_TO_ALL)
     def init_teacher(self, mode: str):
@@ -185,21 +194,9 @@ class SelfDistillationWorker(ActorRolloutRefWorker):
         """Copy the actor's weights into the teacher copy, each rank its own shards."""
         if self.teacher is None:
             raise RuntimeError(f"sync_teacher needs a teacher copy; algorithm.rlsd.teacher={self.teacher_mode}")
-        actor_params = dict(self.actor.engine.module.named_parameters())
-        teacher_params = dict(self.teacher.engine.module.named_parameters())
-        if actor_params.keys() != teacher_params.keys():
-            only_a = sorted(actor_params.keys() - teacher_params.keys())[:5]
-            only_t = sorted(teacher_params.keys() - actor_params.keys())[:5]
-            raise RuntimeError(f"actor and teacher parameters differ: actor-only {only_a}, teacher-only {only_t}")
         copied = 0
         with torch.no_grad():
-            for name, t_param in teacher_params.items():
-                src, dst = _local(actor_params[name].data), _local(t_param.data)
-                if src.shape != dst.shape:
-                    raise RuntimeError(
-                        f"cannot sync {name}: actor shard {tuple(src.shape)} vs teacher shard {tuple(dst.shape)} "
-                        "(the teacher must be sharded like the actor)"
-                    )
+            for _name, src, dst in self._matched_params():
                 dst.copy_(src, non_blocking=False)
                 copied += dst.numel()
         self.teacher_version = int(version)
