@@ -194,13 +194,13 @@ class TeacherPromptBuilder:
         """Decode and resize the messages' images as the agent loop does (the slow path only)."""
         if self.processor is None:
             return None, None
+        # verl's agent loop reads the patch size the same way; ``_process_multi_modal_info`` is checked at
+        # start-up (rlsd_verl.verl_seams), so a renamed verl method fails there, not here with no images
         patch = getattr(getattr(self.processor, "image_processor", None), "patch_size", 14)
-        if hasattr(self.dataset_cls, "_process_multi_modal_info"):
-            images, videos, _audios = self.dataset_cls._process_multi_modal_info(
-                messages, image_patch_size=patch, config=self.data_config
-            )
-            return images, videos
-        return None, None
+        images, videos, _audios = self.dataset_cls._process_multi_modal_info(
+            messages, image_patch_size=patch, config=self.data_config
+        )
+        return images, videos
 
     def _collapsed_ids(self, messages: list[dict]) -> list[int]:
         """Chat template → text → token ids with one placeholder per image, no image processing."""
@@ -221,10 +221,7 @@ class TeacherPromptBuilder:
 
     def fast_path_matches(self, student_messages: list[dict], student_prompt_ids: list[int]) -> bool:
         """True when the fast render of the student's own messages gives the student's prompt ids."""
-        try:
-            ids = expand_media_placeholders(self._collapsed_ids(student_messages), student_prompt_ids, self._media)
-        except Exception:  # a processor that cannot tokenize without images: use the slow path
-            return False
+        ids = expand_media_placeholders(self._collapsed_ids(student_messages), student_prompt_ids, self._media)
         return ids is not None and ids == list(student_prompt_ids)
 
     def render(
@@ -285,19 +282,19 @@ class TeacherPromptBuilder:
                 return official_teacher_messages(raw_prompt, question, hint)
             return privileged_messages(raw_prompt, render_teacher_template(template, hint))
 
-        for _ in range(4):
-            messages = messages_for(hint)
-            ids, images, videos, fast = self.render(messages, **kw)
-            kw.update(images=images, videos=videos)
-            overflow = len(ids) - self.prompt_budget
-            if overflow <= 0 or not hint:
-                return TeacherPrompt(ids, truncated, len(hint_ids), images, videos, fast)
+        ids, images, videos, fast = self.render(messages_for(hint), **kw)
+        kw.update(images=images, videos=videos)
+        overflow = len(ids) - self.prompt_budget
+        if overflow > 0 and hint:
+            # cut the hint by the measured overflow; re-tokenising the cut hint can shift its boundary by a
+            # token, so a prompt still over budget drops the hint (counted as truncated, never raised)
             keep = max(0, len(hint_ids) - overflow)
-            hint, truncated = self._cut(hint, keep), True
-            hint_ids = hint_ids[:keep]
-        # still over budget after the cuts: drop the hint entirely (never crash a step)
-        ids, images, videos, fast = self.render(messages_for(""), **kw)
-        return TeacherPrompt(ids, True, 0, images, videos, fast)
+            hint, hint_ids, truncated = self._cut(hint, keep), hint_ids[:keep], True
+            ids, images, videos, fast = self.render(messages_for(hint), **kw)
+            if len(ids) > self.prompt_budget and hint:
+                hint, hint_ids = "", []
+                ids, images, videos, fast = self.render(messages_for(hint), **kw)
+        return TeacherPrompt(ids, truncated, len(hint_ids), images, videos, fast)
 
 
 def teacher_position_ids(processor, input_ids: torch.Tensor, multi_modal_inputs: dict) -> torch.Tensor:
