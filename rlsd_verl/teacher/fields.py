@@ -13,20 +13,25 @@ import torch
 TEACHER_PROMPT_FIELD = "rlsd_teacher_prompt_ids"
 #: one float row per response, columns :data:`TEACHER_INFO_COLUMNS`
 TEACHER_INFO_FIELD = "rlsd_teacher_info"
-#: columns of ``rlsd_teacher_info``: teacher prompt length, hint cut (0/1), hint tokens kept, fast path (0/1)
-TEACHER_INFO_COLUMNS = ("prompt_len", "hint_truncated", "hint_tokens", "fast_path")
+#: columns of ``rlsd_teacher_info``: teacher prompt length, hint cut (0/1), hint tokens kept, fast path (0/1),
+#: built (1 on the one row per prompt whose rollout built the teacher prompt; 0 on its siblings and on rows
+#: whose teacher prompt is their own prompt)
+TEACHER_INFO_COLUMNS = ("prompt_len", "hint_truncated", "hint_tokens", "fast_path", "built")
 
 
-def teacher_info_rows(prompt_len, hint_truncated=0.0, hint_tokens=0.0, fast_path=0.0) -> torch.Tensor:
+def teacher_info_rows(prompt_len, hint_truncated=0.0, hint_tokens=0.0, fast_path=0.0, built=0.0) -> torch.Tensor:
     """``(n, len(TEACHER_INFO_COLUMNS))`` float32 info rows; each argument is a scalar or ``n`` values."""
-    columns = [torch.as_tensor(v, dtype=torch.float32).reshape(-1) for v in (prompt_len, hint_truncated, hint_tokens, fast_path)]
+    values = (prompt_len, hint_truncated, hint_tokens, fast_path, built)
+    columns = [torch.as_tensor(v, dtype=torch.float32).reshape(-1) for v in values]
     n = max(c.numel() for c in columns)
     return torch.stack([c.expand(n) for c in columns], dim=1)
 
 
-def teacher_info_row(prompt) -> torch.Tensor:
+def teacher_info_row(prompt, built_here: bool = True) -> torch.Tensor:
     """The info row of one built :class:`~rlsd_verl.teacher.inputs.TeacherPrompt`, shape ``(len(TEACHER_INFO_COLUMNS),)``."""
-    return teacher_info_rows(len(prompt.prompt_ids), float(prompt.hint_truncated), prompt.hint_tokens, float(prompt.fast_path))[0]
+    return teacher_info_rows(
+        len(prompt.prompt_ids), float(prompt.hint_truncated), prompt.hint_tokens, float(prompt.fast_path), float(built_here)
+    )[0]
 
 
 def info_column(info: torch.Tensor, name: str) -> torch.Tensor:

@@ -93,7 +93,6 @@ class RLSDTrainer(PPOTrainerSync):
         self.teacher_template = self.rlsd.load_teacher_template()
         self.sdpo_template = load_teacher_template(self.rlsd.sdpo_template, key="sdpo_template")
         self._prompt_builder: TeacherPromptBuilder | None = None
-        self._prompt_builds_seen = 0
         self.teacher_version = 0
         estimators.set_trainer_active(True)
 
@@ -283,13 +282,12 @@ class RLSDTrainer(PPOTrainerSync):
         real = torch.tensor([not t.get("is_padding", False) for t in batch.tags])
         metrics.update(aggregate_row_stats(self._metric_keys(params), stats, include=real))
 
-        manager = getattr(self, "agent_loop_manager", None)
-        if self.method != "sdpo" and hasattr(manager, "teacher_prompts_built"):
-            built = manager.teacher_prompts_built()
+        if self.method != "sdpo":
+            # the rows that built their prompt's teacher prompt, over the prompts in the batch
+            # (verl's keys are "{uid}_{session}_{index}", checked by verl_seams): 1.0 = once per prompt
             uids = {key.rsplit("_", 2)[0] for key, ok in zip(batch.keys, real.tolist()) if ok}
-            # verl's keys are "{uid}_{session}_{index}": 1.0 = each prompt's teacher prompt was built once
-            metrics[f"{self.method}/teacher_prompt_builds_per_prompt"] = (built - self._prompt_builds_seen) / max(1, len(uids))
-            self._prompt_builds_seen = built
+            builds = float(info_column(info, "built")[real].sum())
+            metrics[f"{self.method}/teacher_prompt_builds_per_prompt"] = builds / max(1, len(uids))
         student_lens = torch.tensor([float(t["prompt_len"]) for t in batch.tags])
         primed = real & (prompt_len > 0)
         n = max(1, int(primed.sum()))

@@ -31,7 +31,7 @@ def test_rows_broadcast_scalars_and_reject_a_foreign_layout():
     assert info_column(info, "prompt_len").tolist() == [3.0, 4.0, 5.0]
     assert info_column(info, "fast_path").tolist() == [1.0, 1.0, 1.0]
     with pytest.raises(ValueError, match="rlsd_teacher_info rows must have the columns"):
-        info_column(torch.zeros(3, 5), "prompt_len")
+        info_column(torch.zeros(3, 7), "prompt_len")
     with pytest.raises(ValueError, match="'no_such_column' is not a column"):
         info_column(info, "no_such_column")
 
