@@ -25,6 +25,7 @@ student's, which the alignment tests use.
 from __future__ import annotations
 
 import copy
+import logging
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any, Optional
@@ -32,6 +33,8 @@ from typing import Any, Optional
 import torch
 
 from rlsd_verl.teacher.templates import official_teacher_messages, render_teacher_template
+
+logger = logging.getLogger(__name__)
 
 
 def lookup_hint(row: dict, hint_key: str) -> str:
@@ -174,6 +177,7 @@ class TeacherPromptBuilder:
     prompt_style: str = "paper"
     _builder: Any = field(default=None, repr=False)
     _media: tuple = field(default=(), repr=False)
+    _fallback_logged: bool = field(default=False, repr=False)
 
     def __post_init__(self):
         from verl.utils.dataset.rl_dataset import get_dataset_class
@@ -267,9 +271,16 @@ class TeacherPromptBuilder:
         """
         template = self.template if template is None else template
         raw_prompt = list(raw_prompt)
-        if student_prompt_ids is not None and not (
-            self.processor is not None and self.fast_path_matches(raw_prompt, student_prompt_ids)
-        ):
+        if student_prompt_ids is not None and self.processor is None:
+            student_prompt_ids = None  # text models: the render is tokenization only
+        if student_prompt_ids is not None and not self.fast_path_matches(raw_prompt, student_prompt_ids):
+            if not self._fallback_logged:  # counted per row in rlsd_teacher_info (fast_path = 0)
+                logger.warning(
+                    "teacher prompt: rendering the student's messages without images did not reproduce the student's "
+                    "prompt ids (a template that merges placeholders, or a processor that adds tokens, e.g. video "
+                    "timestamps); such prompts run the image processor (metric teacher_fast_path_frac < 1)"
+                )
+                self._fallback_logged = True
             student_prompt_ids = None
         kw = dict(student_prompt_ids=student_prompt_ids, images=images, videos=videos)
         hint_ids = self.tokenizer.encode(hint, add_special_tokens=False) if hint else []

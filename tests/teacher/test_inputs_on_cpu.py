@@ -139,7 +139,7 @@ def test_fast_vl_render_equals_the_processor_and_touches_no_image(tiny_models, s
         assert fast.prompt_ids == slow.prompt_ids
 
 
-def test_fast_path_refuses_a_prompt_it_cannot_reproduce(tiny_models, synthetic):
+def test_fast_path_refuses_a_prompt_it_cannot_reproduce(tiny_models, synthetic, caplog):
     tok, proc, cfg, ds = _dataset(tiny_models["qwen2_5_vl"], synthetic["vl"][0])
     raw = ds[0]["raw_prompt"]
     student = _builder(tok, proc, cfg, "qwen2_5_vl", template="{hint}").build(raw, "").prompt_ids
@@ -147,8 +147,11 @@ def test_fast_path_refuses_a_prompt_it_cannot_reproduce(tiny_models, synthetic):
     assert builder.fast_path_matches(raw, student)
     tampered = student[:-1] + [student[-1] + 1]  # the student's ids are not what this template renders
     assert not builder.fast_path_matches(raw, tampered)
-    built = builder.build(raw, "7", student_prompt_ids=tampered)
+    with caplog.at_level("WARNING", logger="rlsd_verl.teacher.inputs"):
+        built = builder.build(raw, "7", student_prompt_ids=tampered)
+        builder.build(raw, "7", student_prompt_ids=tampered)
     assert not built.fast_path  # fell back to the processor, still correct
+    assert sum("did not reproduce the student's prompt ids" in r.message for r in caplog.records) == 1  # logged once
     assert built.prompt_ids == builder.build(raw, "7").prompt_ids
 
 
