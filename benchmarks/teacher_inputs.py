@@ -88,9 +88,9 @@ def shape(args) -> dict:
 
     from rlsd_verl.algos.token_advantage import aggregate_row_stats, row_stats
     from rlsd_verl.assets.tiny_models import build_tiny_qwen3_vl
-    from rlsd_verl.teacher.agent_loop import teacher_info_row
     from rlsd_verl.teacher.inputs import TeacherPromptBuilder, teacher_position_ids
-    from rlsd_verl.teacher.sequences import TEACHER_PROMPT_FIELD, assemble_teacher_batch
+    from rlsd_verl.teacher.fields import TEACHER_PROMPT_FIELD, teacher_info_row
+    from rlsd_verl.teacher.sequences import assemble_teacher_batch
     from rlsd_verl.teacher.templates import DEFAULT_TEACHER_TEMPLATE
     from PIL import Image
     from tensordict import NonTensorStack, TensorDict

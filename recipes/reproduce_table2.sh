@@ -47,34 +47,16 @@ TABLE2="$HERE/table2"
 _t2_die() { echo "error: $*" >&2; exit 2; }
 _t2_abs() { case $1 in /*) echo "$1" ;; *) echo "$PWD/${1#./}" ;; esac; }
 
-mode=full
-dry_run=0
-mode_flag=()
-extra=()
-while [[ $# -gt 0 ]]; do
-  case $1 in
-    --cpu | --smoke | --single-node)
-      [[ $mode == full ]] || _t2_die "give at most one of --cpu, --smoke, --single-node"
-      mode=${1#--}
-      mode_flag=("$1")
-      ;;
-    --dry-run) dry_run=1 ;;
-    -h | --help)
-      sed -n '2,/^set -euo pipefail/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'
-      exit 0
-      ;;
-    --)
-      shift
-      extra+=("$@")
-      break
-      ;;
-    --*) _t2_die "unknown option $1 (options: --cpu --smoke --single-node --dry-run --help)" ;;
-    *) extra+=("$1") ;;
-  esac
-  shift
-done
-
 export PYTHON=${PYTHON:-python}
+# options (--cpu | --smoke | --single-node, --dry-run, --help, Hydra overrides) are parsed by the row launcher's
+# own argparse: sets mode, dry_run, show_help, mode_flag=(...), extra=(...)
+options=$(cd "$REPO" && "$PYTHON" -m rlsd_verl.recipes table2-shell-options "$@") || exit 2
+eval "$options"
+if [[ $show_help == 1 ]]; then
+  sed -n '2,/^set -euo pipefail/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'
+  exit 0
+fi
+
 case $mode in
   cpu) default_root=outputs/table2_cpu steps=2 ;;
   smoke) default_root=outputs/table2_smoke steps=5 ;;

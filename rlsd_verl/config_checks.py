@@ -78,6 +78,14 @@ def validate_against_trainer_config(rlsd: RLSDConfig, full_cfg) -> list[str]:
                 f"trainer.v1.trainer_mode={mode!r}: the RLSD trainer extends verl's synchronous V1 trainer; "
                 "set trainer.v1.trainer_mode=sync"
             )
+    tools = {k: get(f"actor_rollout_ref.rollout.multi_turn.{k}") for k in ("tool_config_path", "function_tool_path")}
+    tools["agent.default_agent_loop=tool_agent"] = get("actor_rollout_ref.rollout.agent.default_agent_loop") == "tool_agent"
+    if any(tools.values()):
+        raise ValueError(
+            f"actor_rollout_ref.rollout tools are configured ({', '.join(k for k, v in tools.items() if v)}): the "
+            "teacher pass renders the teacher prompt without tool schemas and positions responses as text, so "
+            "RLSD-family estimators do not support tool agent loops; unset them"
+        )
 
     messages = []
     if get("algorithm.use_kl_in_reward", False):

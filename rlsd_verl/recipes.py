@@ -222,23 +222,49 @@ def run(launch: Launch, dry_run: bool = False) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m rlsd_verl.recipes", description=__doc__.split("\n\n")[0],
-        epilog=__doc__.split("Environment", 1)[1].join(["Environment", ""]),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("row", choices=ROWS, help="the Table 2 row (experiment/table2/<row>.yaml)")
+def _add_run_options(parser: argparse.ArgumentParser) -> None:
+    """The options a row's launch and ``recipes/reproduce_table2.sh`` share: the scale, --dry-run, overrides."""
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--scale", choices=SCALES, default=None,
                        help="hardware and run size (scale/<scale>.yaml) [paper; single_node for base]")
     for name in ("single_node", "smoke", "cpu"):
         group.add_argument(f"--{name.replace('_', '-')}", dest="scale", action="store_const", const=name,
                            help=f"same as --scale {name}")
-    parser.add_argument("--official", action="store_true",
-                        help="rlsd only: the released script's settings (experiment table2/rlsd_official)")
     parser.add_argument("--dry-run", action="store_true", help="print the commands, run nothing")
     parser.add_argument("overrides", nargs="*", help="Hydra overrides, appended last")
+
+
+def table2_shell_options(argv: list[str]) -> str:
+    """``recipes/reproduce_table2.sh``'s options parsed here, as shell assignments for it to ``eval``:
+    ``mode`` (full, cpu, smoke, single-node), ``dry_run`` (0/1), ``show_help`` (0/1), the arrays
+    ``mode_flag`` (the scale flag to pass on to each row) and ``extra`` (the Hydra overrides)."""
+    parser = argparse.ArgumentParser(prog="recipes/reproduce_table2.sh", add_help=False)
+    parser.add_argument("-h", "--help", action="store_true")
+    _add_run_options(parser)
+    args = parser.parse_intermixed_args(argv)
+    scale = None if args.scale == "paper" else args.scale
+    flag = [f"--{scale.replace('_', '-')}"] if scale else []
+    return "\n".join([
+        f"mode={flag[0][2:] if flag else 'full'} dry_run={int(args.dry_run)} show_help={int(args.help)}",
+        f"mode_flag=({shlex.join(flag)})",
+        f"extra=({shlex.join(args.overrides)})",
+    ])
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["table2-shell-options"]:  # used by recipes/reproduce_table2.sh
+        print(table2_shell_options(argv[1:]))
+        return 0
+    parser = argparse.ArgumentParser(
+        prog="python -m rlsd_verl.recipes", description=__doc__.split("\n\n")[0],
+        epilog=__doc__.split("Environment", 1)[1].join(["Environment", ""]),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("row", choices=ROWS, help="the Table 2 row (experiment/table2/<row>.yaml)")
+    parser.add_argument("--official", action="store_true",
+                        help="rlsd only: the released script's settings (experiment table2/rlsd_official)")
+    _add_run_options(parser)
     args = parser.parse_intermixed_args(argv)
     row = args.row
     if args.official:

@@ -160,3 +160,17 @@ def test_teacher_token_budget():
         check_teacher_token_budget(cfg, 51)
     cfg.actor_rollout_ref.rollout.log_prob_use_dynamic_bsz = False
     check_teacher_token_budget(cfg, 10_000)  # fixed micro-batches: no token budget to exceed
+
+
+@pytest.mark.parametrize(
+    "key,value",
+    [
+        ("actor_rollout_ref.rollout.multi_turn.tool_config_path", "tools.yaml"),
+        ("actor_rollout_ref.rollout.multi_turn.function_tool_path", "tools.py"),
+        ("actor_rollout_ref.rollout.agent.default_agent_loop", "tool_agent"),
+    ],
+)
+def test_tools_are_refused_with_a_clear_error(key, value):
+    with pytest.raises(ValueError, match="do not support tool agent loops"):
+        validate_against_trainer_config(RLSDConfig(), _trainer_cfg(**{key: value}))
+    validate_against_trainer_config(RLSDConfig(), _trainer_cfg(**{key: None}))

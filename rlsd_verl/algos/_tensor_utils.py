@@ -2,15 +2,39 @@
 
 Argument checks that raise errors naming the argument, the masked teacher/student log-ratio
 (masked *before* any arithmetic that could turn padding into NaN), and masked statistics
-that return plain floats (0.0 for an empty mask, never NaN).
+that return plain floats (0.0 for an empty mask, never NaN) — or, inside :func:`per_row_metrics`,
+one value per row as a ``(batch,)`` float64 tensor, so a method's per-row metrics come from one
+vectorised call instead of one call per row.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import math
 import numbers
 
 import torch
+
+_PER_ROW = contextvars.ContextVar("rlsd_verl_per_row_metrics", default=False)
+
+
+@contextlib.contextmanager
+def per_row_metrics():
+    """Within the block, :func:`masked_mean`, :func:`masked_std`, :func:`masked_frac` and :func:`row_frac`
+    return ``(batch,)`` float64 tensors: the statistic of each row on its own (0.0 for a row with no valid
+    position), i.e. what the function returns when called on that row alone."""
+    token = _PER_ROW.set(True)
+    try:
+        yield
+    finally:
+        _PER_ROW.reset(token)
+
+
+def _row_means(x: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+    counts = valid.sum(dim=1).double()
+    sums = torch.where(valid, x.double(), 0.0).sum(dim=1)
+    return torch.where(counts > 0, sums / counts.clamp(min=1.0), 0.0)
 
 __all__: list[str] = []  # private module
 
@@ -93,6 +117,8 @@ def masked_log_ratio(
 
 def masked_mean(x: torch.Tensor, valid: torch.Tensor, count: int) -> float:
     """Mean of ``x`` over valid positions as a Python float (0.0 if ``count == 0``); float64 accumulation."""
+    if _PER_ROW.get():
+        return _row_means(x, valid)
     if count == 0:
         return 0.0
     return float(torch.where(valid, x.double(), 0.0).sum().item() / count)
@@ -100,6 +126,9 @@ def masked_mean(x: torch.Tensor, valid: torch.Tensor, count: int) -> float:
 
 def masked_std(x: torch.Tensor, valid: torch.Tensor, count: int) -> float:
     """Population std (``unbiased=False``) of ``x`` over valid positions; 0.0 if ``count == 0``."""
+    if _PER_ROW.get():
+        mean = _row_means(x, valid)
+        return _row_means((x.double() - mean[:, None]) ** 2, valid).clamp(min=0.0).sqrt()
     if count == 0:
         return 0.0
     mean = masked_mean(x, valid, count)
@@ -109,6 +138,16 @@ def masked_std(x: torch.Tensor, valid: torch.Tensor, count: int) -> float:
 
 def masked_frac(condition: torch.Tensor, valid: torch.Tensor, count: int) -> float:
     """Fraction of valid positions where ``condition`` holds; 0.0 if ``count == 0``."""
+    if _PER_ROW.get():
+        return _row_means(condition.double(), valid)
     if count == 0:
         return 0.0
     return float((condition & valid).sum().item() / count)
+
+
+def row_frac(flags: torch.Tensor) -> float:
+    """Fraction of rows whose ``flags`` entry is set (0.0 for no rows); per row, the flag itself."""
+    flags = flags.reshape(-1) != 0
+    if _PER_ROW.get():
+        return flags.double()
+    return float(flags.sum().item() / flags.numel()) if flags.numel() else 0.0

@@ -45,6 +45,7 @@ from rlsd_verl.algos._tensor_utils import (
     masked_log_ratio,
     masked_mean,
     masked_std,
+    row_frac,
     work_dtype,
 )
 
@@ -65,6 +66,17 @@ def _check_clip(clip) -> float | None:
     if clip == 0.0:
         raise ValueError("clip=0 would zero every advantage; pass clip=None for no clamp, or a positive bound")
     return clip
+
+
+def _check_log_probs(teacher_log_probs, student_log_probs, response_mask, clip) -> float | None:
+    """Check the token-level inputs of a distillation advantage (aligned 2-D tensors) and return the checked clip."""
+    check_tensors(
+        "teacher_log_probs",
+        teacher_log_probs=teacher_log_probs,
+        student_log_probs=student_log_probs,
+        response_mask=response_mask,
+    )
+    return _check_clip(clip)
 
 
 def _clamped_delta(delta: torch.Tensor, clip: float | None) -> torch.Tensor:
@@ -102,13 +114,7 @@ def compute_opsd_advantages(
         and metrics over valid tokens: ``opsd/delta_mean``, ``opsd/delta_std``, ``opsd/adv_abs_mean``,
         ``opsd/clip_frac`` (fraction of tokens with ``|Δ_t| > clip``; 0 without a clip).
     """
-    check_tensors(
-        "teacher_log_probs",
-        teacher_log_probs=teacher_log_probs,
-        student_log_probs=student_log_probs,
-        response_mask=response_mask,
-    )
-    clip = _check_clip(clip)
+    clip = _check_log_probs(teacher_log_probs, student_log_probs, response_mask, clip)
     dtype = work_dtype(teacher_log_probs, student_log_probs)
     valid = response_mask.detach() != 0
     count = int(valid.sum().item())
@@ -347,13 +353,7 @@ def compute_sdpo_advantages(
         demonstration, over rows), and over the distilled tokens: ``sdpo/delta_mean``,
         ``sdpo/delta_std``, ``sdpo/adv_abs_mean``, ``sdpo/clip_frac``.
     """
-    check_tensors(
-        "teacher_log_probs",
-        teacher_log_probs=teacher_log_probs,
-        student_log_probs=student_log_probs,
-        response_mask=response_mask,
-    )
-    clip = _check_clip(clip)
+    clip = _check_log_probs(teacher_log_probs, student_log_probs, response_mask, clip)
     batch = response_mask.shape[0]
     demo = torch.as_tensor(has_demonstration, device=response_mask.device).reshape(-1)
     if demo.numel() != batch:
@@ -367,7 +367,7 @@ def compute_sdpo_advantages(
     delta = masked_log_ratio(teacher_log_probs, student_log_probs, valid, dtype)
     adv = _clamped_delta(delta, clip)
     metrics = {
-        "sdpo/demo_sample_frac": float(demo.sum().item() / batch) if batch else 0.0,
+        "sdpo/demo_sample_frac": row_frac(demo),
         "sdpo/delta_mean": masked_mean(delta, valid, count),
         "sdpo/delta_std": masked_std(delta, valid, count),
         "sdpo/adv_abs_mean": masked_mean(adv.abs(), valid, count),

@@ -143,20 +143,10 @@ def compute_rlsd_advantages(
         ValueError: shapes differ or are not 2-D; ``lam`` outside [0, 1]; ``clip_eps`` outside
             [0, 1); a log-prob is not finite at a valid position (misaligned tensors).
     """
-    check_tensors(
-        "advantages",
-        advantages=advantages,
-        teacher_log_probs=teacher_log_probs,
-        student_log_probs=student_log_probs,
-        response_mask=response_mask,
-    )
+    adv, valid, dtype = _masked_advantages(advantages, teacher_log_probs, student_log_probs, response_mask)
     lam = check_real("lam", lam, 0.0, 1.0)
     clip_eps = check_real("clip_eps", clip_eps, 0.0, 1.0, high_open=True)
-
-    dtype = work_dtype(advantages, teacher_log_probs, student_log_probs)
-    valid = response_mask.detach() != 0
     count = int(valid.sum().item())
-    adv = torch.where(valid, advantages.detach().to(dtype), torch.zeros((), dtype=dtype, device=valid.device))
     if not bool(torch.isfinite(adv).all()):
         raise ValueError("advantages is not finite at some valid (response_mask != 0) position")
 
@@ -285,6 +275,12 @@ def rlsd_token_weights(
     ``response_mask`` (and ``w_t = 1`` where ``A = 0``). Same inputs, checks and dtype rules as
     :func:`compute_rlsd_advantages`; used to record token credit (``algorithm.rlsd.dump_tokens``).
     """
+    adv, valid, dtype = _masked_advantages(advantages, teacher_log_probs, student_log_probs, response_mask)
+    return _delta_and_weight(adv, teacher_log_probs, student_log_probs, valid, dtype)
+
+
+def _masked_advantages(advantages, teacher_log_probs, student_log_probs, response_mask):
+    """The checked inputs of Eq. 13–15: ``(A detached in the work dtype, 0 outside the mask; valid mask; dtype)``."""
     check_tensors(
         "advantages",
         advantages=advantages,
@@ -295,7 +291,7 @@ def rlsd_token_weights(
     dtype = work_dtype(advantages, teacher_log_probs, student_log_probs)
     valid = response_mask.detach() != 0
     adv = torch.where(valid, advantages.detach().to(dtype), torch.zeros((), dtype=dtype, device=valid.device))
-    return _delta_and_weight(adv, teacher_log_probs, student_log_probs, valid, dtype)
+    return adv, valid, dtype
 
 
 def _delta_and_weight(adv, teacher_log_probs, student_log_probs, valid, dtype) -> tuple[torch.Tensor, torch.Tensor]:

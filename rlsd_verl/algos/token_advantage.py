@@ -23,6 +23,7 @@ from rlsd_verl.algos.baselines import (
     compute_opsd_advantages,
     compute_sdpo_advantages,
 )
+from rlsd_verl.algos._tensor_utils import per_row_metrics
 from rlsd_verl.algos.rlsd import compute_rlsd_advantages
 
 #: metrics that are a fraction of rows, not of tokens
@@ -73,25 +74,23 @@ def row_stats(
     valid: torch.Tensor,
     **params,
 ) -> tuple[torch.Tensor, list[str], torch.Tensor]:
-    """``Â`` for the whole shard, plus per-row ``[counted tokens, metric_1, …]`` of shape ``(batch, 1 + K)``."""
-    adv, metrics = token_advantages(method, base, teacher_lp, student_lp, valid, **params)
+    """``Â`` for the whole shard, plus per-row ``[counted tokens, metric_1, …]`` of shape ``(batch, 1 + K)``.
+
+    One vectorised call of :func:`token_advantages` under
+    :func:`~rlsd_verl.algos._tensor_utils.per_row_metrics`: row ``r``'s metric ``k`` is what
+    ``token_advantages`` reports for row ``r`` alone; scalars (``rlsd/lambda``) are repeated per row.
+    The counted tokens are the valid ones (SDPO: of rows with a demonstration). ``params`` is not changed.
+    """
+    with per_row_metrics():
+        adv, metrics = token_advantages(method, base, teacher_lp, student_lp, valid, **params)
     keys = sorted(metrics)
-    has_demo = params.pop("has_demo", None)
+    n = base.shape[0]
     counted = valid != 0  # the tokens the token metrics average over (SDPO: rows with a demonstration)
-    if has_demo is not None:
-        counted = counted & has_demo.reshape(-1, 1).bool()
-    rows = []
-    for i in range(base.shape[0]):
-        sl = slice(i, i + 1)
-        row_params = dict(params)
-        if has_demo is not None:
-            row_params["has_demo"] = has_demo[sl]
-        if params.get("span_mask") is not None:
-            row_params["span_mask"] = params["span_mask"][sl]
-        _, m = token_advantages(method, base[sl], teacher_lp[sl], student_lp[sl], valid[sl], **row_params)
-        rows.append([float(counted[i].sum())] + [float(m[k]) for k in keys])
-    stats = torch.tensor(rows, dtype=torch.float64).reshape(base.shape[0], 1 + len(keys))
-    return adv, keys, stats
+    if params.get("has_demo") is not None:
+        counted = counted & params["has_demo"].reshape(-1, 1).bool()
+    columns = [counted.sum(dim=1).double()]
+    columns += [torch.as_tensor(metrics[k], dtype=torch.float64).reshape(-1).expand(n) for k in keys]
+    return adv, keys, torch.stack(columns, dim=1).reshape(n, 1 + len(keys))
 
 
 def aggregate_row_stats(keys: Sequence[str], stats: torch.Tensor, include: Optional[torch.Tensor] = None) -> dict[str, float]:

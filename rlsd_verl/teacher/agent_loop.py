@@ -18,8 +18,8 @@ Why here (and not on the driver, in the dataset, or on the training workers):
   generation runs; the single driver process only reads back one small scalar row per response.
 
 What goes into TransferQueue per response (next to verl's own fields): ``rlsd_teacher_prompt_ids``
-(the teacher prompt's token ids) and ``rlsd_teacher_info`` (prompt length, hint truncated, hint
-tokens, fast path). The teacher sequence itself (teacher prompt + the student's response ids,
+(the teacher prompt's token ids) and ``rlsd_teacher_info`` (the row of
+:data:`~rlsd_verl.teacher.fields.TEACHER_INFO_COLUMNS`). The teacher sequence itself (teacher prompt + the student's response ids,
 M-RoPE positions) is assembled on the training worker that runs the teacher forward, with the
 row's own ``multi_modal_inputs`` (:mod:`rlsd_verl.workers.self_distillation_worker`).
 
@@ -29,32 +29,31 @@ its teacher prompts are built by the trainer instead (:mod:`rlsd_verl.trainer.rl
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from typing import Optional
 
 import ray
 import torch
 from verl.trainer.ppo.v1.agent_loop_tq import AgentLoopManagerTQ, AgentLoopWorkerTQ
 
+from rlsd_verl.teacher.fields import TEACHER_INFO_FIELD, TEACHER_PROMPT_FIELD, teacher_info_row
+
 logger = logging.getLogger(__name__)
 
-TEACHER_PROMPT_FIELD = "rlsd_teacher_prompt_ids"
-TEACHER_INFO_FIELD = "rlsd_teacher_info"
-#: columns of ``rlsd_teacher_info``
-TEACHER_INFO_COLUMNS = ("prompt_len", "hint_truncated", "hint_tokens", "fast_path")
 #: estimators whose teacher prompt is built in the agent loop (SDPO's needs the siblings)
 AGENT_LOOP_METHODS = ("rlsd", "opsd", "grpo_opsd")
 
 
-def teacher_info_row(prompt) -> torch.Tensor:
-    return torch.tensor(
-        [len(prompt.prompt_ids), float(prompt.hint_truncated), prompt.hint_tokens, float(prompt.fast_path)],
-        dtype=torch.float32,
-    )
+#: verl's agent loop that renders tool schemas into the prompt and tool results into the response
+TOOL_AGENT_LOOP = "tool_agent"
 
 
 def make_prompt_builder(config, tokenizer, processor, dataset_cls=None):
-    """The teacher prompt builder for a run's config, or ``None`` when the run needs none here."""
+    """``(TeacherPromptBuilder, RLSDConfig)`` for a run's config, or ``None`` when the run needs none here."""
+    from verl.utils.config import omega_conf_to_dataclass
+
     from rlsd_verl.algos.config import RLSDConfig
     from rlsd_verl.teacher.inputs import TeacherPromptBuilder
 
@@ -62,68 +61,121 @@ def make_prompt_builder(config, tokenizer, processor, dataset_cls=None):
     if method not in AGENT_LOOP_METHODS:
         return None
     rlsd = RLSDConfig.from_config(config.algorithm)
-    hf_model_type = None
-    try:
-        from verl.utils.config import omega_conf_to_dataclass
-
-        model_type = getattr(omega_conf_to_dataclass(config.actor_rollout_ref.model).hf_config, "model_type", None)
-        hf_model_type = model_type if isinstance(model_type, str) else None
-    except Exception:  # the builder falls back to a family guess from the tokenizer
-        logger.debug("could not read the model type for the teacher prompt builder", exc_info=True)
+    model_type = getattr(omega_conf_to_dataclass(config.actor_rollout_ref.model).hf_config, "model_type", None)
     return TeacherPromptBuilder(
         tokenizer=tokenizer,
         processor=processor,
         data_config=config.data,
-        hf_model_type=hf_model_type,
+        hf_model_type=model_type if isinstance(model_type, str) else None,
         template=rlsd.load_teacher_template(),
         max_hint_tokens=rlsd.max_hint_tokens,
         prompt_budget=int(config.data.max_prompt_length) + rlsd.max_hint_tokens,
         dataset_cls=dataset_cls,
         prompt_style=rlsd.teacher_prompt,
-    ), rlsd.hint_key
+    ), rlsd
+
+
+def check_trajectory(output, agent_name, media_ids) -> None:
+    """Refuse a trajectory whose teacher input the teacher pass would get wrong (a clear error, never silent).
+
+    * tools (verl's ``tool_agent`` loop): the student's prompt holds the tool schema and its response the
+      tool results; the teacher prompt is rendered without tools;
+    * a response carrying image/video placeholder tokens (a tool returning images): the teacher's M-RoPE
+      positions continue the response as text;
+    (A text prompt verl left-truncated to ``rollout.prompt_length`` is refused by the build itself.)
+    """
+    if agent_name == TOOL_AGENT_LOOP:
+        raise NotImplementedError(
+            f"the teacher pass does not support verl's {TOOL_AGENT_LOOP!r} agent loop (tool schemas in the prompt, "
+            "tool results in the response): its teacher prompt would be rendered without tools. Use the "
+            "single_turn_agent loop (unset the row's agent_name / rollout.multi_turn tools) for RLSD-family runs."
+        )
+    if media_ids and not set(output.response_ids).isdisjoint(media_ids):
+        raise NotImplementedError(
+            "a response holds image/video placeholder tokens (a tool or multi-turn loop returning images); the "
+            "teacher pass positions responses as text (M-RoPE), so it would score them at wrong positions. Such "
+            "agent loops are not supported with algorithm.adv_estimator in " + str(AGENT_LOOP_METHODS) + "."
+        )
 
 
 class _RLSDAgentLoopWorker(AgentLoopWorkerTQ.__ray_actor_class__):
-    """verl's TransferQueue agent-loop worker + the teacher prompt of each trajectory."""
+    """verl's TransferQueue agent-loop worker + the teacher prompt of each trajectory.
+
+    A prompt of a training step that needs the teacher (for RLSD: λ > 0) gets its teacher prompt built
+    once, by its first finished rollout, in a one-thread executor (off the event loop: the processor
+    fallback can take a while and vLLM's requests keep flowing); its siblings await the same build. The
+    info row's ``built`` column is 1 on the row that built it, so the trainer counts builds of rows
+    that reached the batch.
+    """
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         made = make_prompt_builder(self.config, self.tokenizer, self.processor, self.dataset_cls)
-        self._teacher_builder, self._hint_key = made if made is not None else (None, None)
-        self._teacher_cache: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
+        self._teacher_builder, self._rlsd = made if made is not None else (None, None)
+        #: uid → the build of its teacher prompt (None until a rollout of it finishes); a uid is only here
+        #: while its prompt runs, and only when its step needs a teacher
+        self._teacher_jobs: dict[str, Optional[asyncio.Future]] = {}
+        self._teacher_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rlsd-teacher-prompt")
         self.teacher_prompts_built = 0  # per-uid builds, for tests and logs
+
+    def _step_needs_teacher(self, trajectory: dict) -> bool:
+        if self._teacher_builder is None or trajectory["validate"]:
+            return False
+        method = str(self.config.algorithm.adv_estimator)
+        return method != "rlsd" or self._rlsd.needs_teacher(int(trajectory["step"]) - 1)  # the trainer's update step
 
     async def _run_prompt(self, prompt: dict, sampling_params: dict, trajectory: dict, trace: bool = False) -> None:
         uid = str(prompt.get("uid"))
+        if self._step_needs_teacher(trajectory):
+            self._teacher_jobs[uid] = None
         try:
             await super()._run_prompt(prompt, sampling_params, trajectory, trace=trace)
         finally:
-            self._teacher_cache.pop(uid, None)
+            self._teacher_jobs.pop(uid, None)
 
-    def _teacher_fields(self, output, kwargs: dict) -> dict[str, torch.Tensor]:
-        """The teacher prompt of this trajectory's ``uid`` (built by its first finished sibling)."""
+    def _build_teacher_prompt(self, output, kwargs: dict):
+        """The teacher prompt of one ``uid`` (runs in the executor)."""
         from rlsd_verl.teacher.inputs import lookup_hint
 
+        raw_prompt = list(kwargs["raw_prompt"])
+        prompt_length = int(self.config.actor_rollout_ref.rollout.prompt_length)
+        if len(output.prompt_ids) >= prompt_length:  # verl left-truncates text prompts over the limit
+            full = self._teacher_builder.render(raw_prompt)[0]
+            if len(full) > len(output.prompt_ids):
+                raise ValueError(
+                    f"a prompt of {len(full)} tokens was left-truncated by verl to actor_rollout_ref.rollout."
+                    f"prompt_length={prompt_length}; the teacher would see the whole prompt. Raise "
+                    "data.max_prompt_length / rollout.prompt_length or set data.filter_overlong_prompts=True."
+                )
+        mm = output.multi_modal_data or {}
+        built = self._teacher_builder.build(
+            raw_prompt,
+            lookup_hint(kwargs, self._rlsd.hint_key),
+            student_prompt_ids=list(output.prompt_ids),
+            images=mm.get("images"),
+            videos=mm.get("videos"),
+            question=(kwargs.get("extra_info") or {}).get("question"),
+        )
+        return built
+
+    async def _teacher_fields(self, output, kwargs: dict) -> dict[str, torch.Tensor]:
+        """The teacher prompt of this trajectory's ``uid`` (built by its first finished sibling)."""
         uid = str(kwargs["uid"])
-        cached = self._teacher_cache.get(uid)
-        if cached is None:
-            hint = lookup_hint(kwargs, self._hint_key)
-            mm = output.multi_modal_data or {}
-            built = self._teacher_builder.build(
-                list(kwargs["raw_prompt"]),
-                hint,
-                student_prompt_ids=list(output.prompt_ids),
-                images=mm.get("images"),
-                videos=mm.get("videos"),
-                question=(kwargs.get("extra_info") or {}).get("question"),
-            )
-            cached = (torch.tensor(built.prompt_ids, dtype=torch.int64), teacher_info_row(built))
-            self._teacher_cache[uid] = cached  # no await above: siblings cannot race this
+        job = self._teacher_jobs[uid]
+        built_here = job is None
+        if built_here:
+            loop = asyncio.get_running_loop()
+            job = loop.run_in_executor(self._teacher_executor, self._build_teacher_prompt, output, kwargs)
+            self._teacher_jobs[uid] = job
             self.teacher_prompts_built += 1
-        return {TEACHER_PROMPT_FIELD: cached[0], TEACHER_INFO_FIELD: cached[1]}
+        built = await job
+        return {
+            TEACHER_PROMPT_FIELD: torch.tensor(built.prompt_ids, dtype=torch.int64),
+            TEACHER_INFO_FIELD: teacher_info_row(built, built_here=built_here),
+        }
 
     async def _agent_loop_postprocess(self, output, validate, **kwargs) -> None:
-        if self._teacher_builder is not None and not validate:
+        if not validate and str(kwargs.get("uid")) in self._teacher_jobs:
             outputs = output if isinstance(output, list) else [output]
             if len(outputs) > 1:
                 raise NotImplementedError(
@@ -131,11 +183,9 @@ class _RLSDAgentLoopWorker(AgentLoopWorkerTQ.__ray_actor_class__):
                     f"rollout; the agent loop {kwargs.get('agent_name')!r} returned {len(outputs)} outputs."
                 )
             if outputs:
-                kwargs.update(self._teacher_fields(outputs[0], kwargs))
+                check_trajectory(outputs[0], kwargs.get("agent_name"), self._teacher_builder._media)
+                kwargs.update(await self._teacher_fields(outputs[0], kwargs))
         return await super()._agent_loop_postprocess(output, validate, **kwargs)
-
-    def get_teacher_prompts_built(self) -> int:
-        return self.teacher_prompts_built
 
 
 RLSDAgentLoopWorkerTQ = ray.remote(_RLSDAgentLoopWorker)
@@ -147,9 +197,6 @@ class RLSDAgentLoopManagerTQ(AgentLoopManagerTQ):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.agent_loop_workers_class = RLSDAgentLoopWorkerTQ
-
-    def teacher_prompts_built(self) -> int:
-        return sum(ray.get([w.get_teacher_prompts_built.remote() for w in self.agent_loop_workers]))
 
 
 def manager_class_for(config) -> Optional[type]:

@@ -25,6 +25,7 @@ student's, which the alignment tests use.
 from __future__ import annotations
 
 import copy
+import logging
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any, Optional
@@ -32,6 +33,8 @@ from typing import Any, Optional
 import torch
 
 from rlsd_verl.teacher.templates import official_teacher_messages, render_teacher_template
+
+logger = logging.getLogger(__name__)
 
 
 def lookup_hint(row: dict, hint_key: str) -> str:
@@ -174,6 +177,7 @@ class TeacherPromptBuilder:
     prompt_style: str = "paper"
     _builder: Any = field(default=None, repr=False)
     _media: tuple = field(default=(), repr=False)
+    _fallback_logged: bool = field(default=False, repr=False)
 
     def __post_init__(self):
         from verl.utils.dataset.rl_dataset import get_dataset_class
@@ -194,13 +198,13 @@ class TeacherPromptBuilder:
         """Decode and resize the messages' images as the agent loop does (the slow path only)."""
         if self.processor is None:
             return None, None
+        # verl's agent loop reads the patch size the same way; ``_process_multi_modal_info`` is checked at
+        # start-up (rlsd_verl.verl_seams), so a renamed verl method fails there, not here with no images
         patch = getattr(getattr(self.processor, "image_processor", None), "patch_size", 14)
-        if hasattr(self.dataset_cls, "_process_multi_modal_info"):
-            images, videos, _audios = self.dataset_cls._process_multi_modal_info(
-                messages, image_patch_size=patch, config=self.data_config
-            )
-            return images, videos
-        return None, None
+        images, videos, _audios = self.dataset_cls._process_multi_modal_info(
+            messages, image_patch_size=patch, config=self.data_config
+        )
+        return images, videos
 
     def _collapsed_ids(self, messages: list[dict]) -> list[int]:
         """Chat template → text → token ids with one placeholder per image, no image processing."""
@@ -221,10 +225,7 @@ class TeacherPromptBuilder:
 
     def fast_path_matches(self, student_messages: list[dict], student_prompt_ids: list[int]) -> bool:
         """True when the fast render of the student's own messages gives the student's prompt ids."""
-        try:
-            ids = expand_media_placeholders(self._collapsed_ids(student_messages), student_prompt_ids, self._media)
-        except Exception:  # a processor that cannot tokenize without images: use the slow path
-            return False
+        ids = expand_media_placeholders(self._collapsed_ids(student_messages), student_prompt_ids, self._media)
         return ids is not None and ids == list(student_prompt_ids)
 
     def render(
@@ -270,9 +271,16 @@ class TeacherPromptBuilder:
         """
         template = self.template if template is None else template
         raw_prompt = list(raw_prompt)
-        if student_prompt_ids is not None and not (
-            self.processor is not None and self.fast_path_matches(raw_prompt, student_prompt_ids)
-        ):
+        if student_prompt_ids is not None and self.processor is None:
+            student_prompt_ids = None  # text models: the render is tokenization only
+        if student_prompt_ids is not None and not self.fast_path_matches(raw_prompt, student_prompt_ids):
+            if not self._fallback_logged:  # counted per row in rlsd_teacher_info (fast_path = 0)
+                logger.warning(
+                    "teacher prompt: rendering the student's messages without images did not reproduce the student's "
+                    "prompt ids (a template that merges placeholders, or a processor that adds tokens, e.g. video "
+                    "timestamps); such prompts run the image processor (metric teacher_fast_path_frac < 1)"
+                )
+                self._fallback_logged = True
             student_prompt_ids = None
         kw = dict(student_prompt_ids=student_prompt_ids, images=images, videos=videos)
         hint_ids = self.tokenizer.encode(hint, add_special_tokens=False) if hint else []
@@ -285,19 +293,19 @@ class TeacherPromptBuilder:
                 return official_teacher_messages(raw_prompt, question, hint)
             return privileged_messages(raw_prompt, render_teacher_template(template, hint))
 
-        for _ in range(4):
-            messages = messages_for(hint)
-            ids, images, videos, fast = self.render(messages, **kw)
-            kw.update(images=images, videos=videos)
-            overflow = len(ids) - self.prompt_budget
-            if overflow <= 0 or not hint:
-                return TeacherPrompt(ids, truncated, len(hint_ids), images, videos, fast)
+        ids, images, videos, fast = self.render(messages_for(hint), **kw)
+        kw.update(images=images, videos=videos)
+        overflow = len(ids) - self.prompt_budget
+        if overflow > 0 and hint:
+            # cut the hint by the measured overflow; re-tokenising the cut hint can shift its boundary by a
+            # token, so a prompt still over budget drops the hint (counted as truncated, never raised)
             keep = max(0, len(hint_ids) - overflow)
-            hint, truncated = self._cut(hint, keep), True
-            hint_ids = hint_ids[:keep]
-        # still over budget after the cuts: drop the hint entirely (never crash a step)
-        ids, images, videos, fast = self.render(messages_for(""), **kw)
-        return TeacherPrompt(ids, True, 0, images, videos, fast)
+            hint, hint_ids, truncated = self._cut(hint, keep), hint_ids[:keep], True
+            ids, images, videos, fast = self.render(messages_for(hint), **kw)
+            if len(ids) > self.prompt_budget and hint:
+                hint, hint_ids = "", []
+                ids, images, videos, fast = self.render(messages_for(hint), **kw)
+        return TeacherPrompt(ids, truncated, len(hint_ids), images, videos, fast)
 
 
 def teacher_position_ids(processor, input_ids: torch.Tensor, multi_modal_inputs: dict) -> torch.Tensor:

@@ -21,9 +21,8 @@ from typing import Any, Optional
 import torch
 from tensordict import NonTensorData, TensorDict
 
+from rlsd_verl.teacher.fields import TEACHER_PROMPT_FIELD
 from rlsd_verl.teacher.inputs import teacher_position_ids
-
-TEACHER_PROMPT_FIELD = "rlsd_teacher_prompt_ids"
 
 
 def _rows(t: torch.Tensor) -> list[torch.Tensor]:

@@ -47,13 +47,17 @@ from verl.trainer.ppo.v1.trainer_sync import PPOTrainerSync
 from verl.utils.config import omega_conf_to_dataclass
 from verl.utils.debug import marked_timer
 
-from verl.utils.seqlen_balancing import calculate_workload, get_seqlen_balanced_partitions, log_seqlen_unbalance
-
 from rlsd_verl.algos.baselines import select_sdpo_demonstrations, select_sdpo_feedback
 from rlsd_verl.algos import failure_metrics
 from rlsd_verl.algos.config import RLSDConfig
 from rlsd_verl.algos.token_advantage import aggregate_row_stats, token_advantages
-from rlsd_verl.teacher.agent_loop import TEACHER_INFO_FIELD, TEACHER_PROMPT_FIELD, teacher_info_row
+from rlsd_verl.teacher.fields import (
+    TEACHER_INFO_FIELD,
+    TEACHER_PROMPT_FIELD,
+    info_column,
+    teacher_info_row,
+    teacher_info_rows,
+)
 from rlsd_verl.teacher.inputs import TeacherPromptBuilder
 from rlsd_verl.teacher.templates import SDPO_FEEDBACK_BLOCK, load_teacher_template
 from rlsd_verl.trainer import estimators, token_dump
@@ -90,7 +94,6 @@ class RLSDTrainer(PPOTrainerSync):
         self.teacher_template = self.rlsd.load_teacher_template()
         self.sdpo_template = load_teacher_template(self.rlsd.sdpo_template, key="sdpo_template")
         self._prompt_builder: TeacherPromptBuilder | None = None
-        self._prompt_builds_seen = 0
         self.teacher_version = 0
         estimators.set_trainer_active(True)
 
@@ -181,8 +184,8 @@ class RLSDTrainer(PPOTrainerSync):
         keys = [batch.keys[i] for i in rows]
         data = tq.kv_batch_get(keys=keys, partition_id=batch.partition_id, select_fields=["prompts"])
         prompts = [p.to(torch.int64) for p in (data["prompts"].unbind(0) if data["prompts"].is_nested else data["prompts"])]
-        info = [torch.tensor([float(p.numel()), 0.0, 0.0, 0.0]) for p in prompts]
-        fields = {TEACHER_PROMPT_FIELD: torch.nested.as_nested_tensor(prompts, layout=torch.jagged), TEACHER_INFO_FIELD: torch.stack(info)}
+        info = teacher_info_rows([p.numel() for p in prompts])
+        fields = {TEACHER_PROMPT_FIELD: torch.nested.as_nested_tensor(prompts, layout=torch.jagged), TEACHER_INFO_FIELD: info}
         if self.method == "sdpo":
             fields["rlsd_has_demo"] = torch.zeros(len(keys), 1)
         tq.kv_batch_put(keys=keys, partition_id=batch.partition_id, fields=TensorDict(fields, batch_size=len(keys)))
@@ -217,7 +220,7 @@ class RLSDTrainer(PPOTrainerSync):
             student = data["prompts"][i].to(torch.int64)
             if demo is None or not real[i]:
                 prompts.append(student)
-                infos.append(torch.tensor([float(student.numel()), 0.0, 0.0, 0.0]))
+                infos.append(teacher_info_rows(student.numel())[0])
                 has_demo.append(0.0)
                 continue
             feedback = ""
@@ -240,33 +243,30 @@ class RLSDTrainer(PPOTrainerSync):
         )
         tq.kv_batch_put(keys=batch.keys, partition_id=batch.partition_id, fields=out)
 
-    def _dp_size(self) -> int:
-        wg = self.actor_rollout_wg
-        if "actor" not in wg._dispatch_info:
-            wg._dispatch_info["actor"] = wg._query_dispatch_info("actor")
-        return max(wg._dispatch_info["actor"]) + 1
-
     def _teacher_meta(self, batch: KVBatchMeta, prompt_lens: list[int], params: dict, metrics: dict) -> KVBatchMeta:
-        """The batch re-ordered so each data-parallel rank gets a similar share of *teacher* tokens."""
-        seq_lens = [p + int(t["response_len"]) for p, t in zip(prompt_lens, batch.tags)]
-        dp = self._dp_size()
-        partitions = get_seqlen_balanced_partitions(
-            calculate_workload(torch.tensor(seq_lens, dtype=torch.int64)), k_partitions=dp, equal_size=True
-        )
-        balance = log_seqlen_unbalance(seqlen_list=seq_lens, partitions=partitions, prefix="teacher_seqlen")
-        metrics.update({k: v for k, v in balance.items() if k.endswith(("min", "max", "diff", "balanced_max"))})
-        order = [j for part in partitions for j in part]
+        """The batch re-ordered so each data-parallel rank gets a similar share of *teacher* tokens.
+
+        verl's own ``_balance_batch`` (the one it ran before ``old_log_probs``) on a copy of the batch
+        whose tags carry the teacher sequence lengths; the batch is already padded to verl's multiple,
+        so it only re-orders (``verl_seams`` checks that it still reads ``tag["seq_len"]``).
+        """
         tags = []
-        for j in order:
-            tag = dict(batch.tags[j])
-            tag.update(prompt_len=prompt_lens[j], seq_len=seq_lens[j])
-            tags.append(tag)
+        for prompt_len, tag in zip(prompt_lens, batch.tags):
+            tags.append({**tag, "prompt_len": prompt_len, "seq_len": prompt_len + int(tag["response_len"])})
         fields = list(TEACHER_INPUT_FIELDS) + (["rlsd_has_demo"] if self.method == "sdpo" else [])
         extra_info = {"temperature": self.config.actor_rollout_ref.rollout.temperature, "rlsd_params": params}
-        return KVBatchMeta(
-            partition_id=batch.partition_id, keys=[batch.keys[j] for j in order], tags=tags, fields=fields,
-            extra_info=extra_info,
+        meta = KVBatchMeta(
+            partition_id=batch.partition_id, keys=list(batch.keys), tags=tags, fields=fields, extra_info=extra_info
         )
+        balance: dict = {}
+        meta = self._balance_batch(meta, balance, logging_prefix="teacher_seqlen")
+        if len(meta) != len(batch):
+            raise RuntimeError(
+                f"verl's _balance_batch padded the teacher batch from {len(batch)} to {len(meta)} rows; it must only "
+                "re-order a batch it has already padded (verl changed its balancing)"
+            )
+        metrics.update({k: v for k, v in balance.items() if k.endswith(("min", "max", "diff", "balanced_max"))})
+        return meta
 
     def _teacher_pass(self, batch: KVBatchMeta, lam: float, keep_teacher_log_probs: bool = False) -> dict[str, float]:
         """Teacher forward + token advantage on the workers; returns the step's metrics."""
@@ -276,7 +276,8 @@ class RLSDTrainer(PPOTrainerSync):
         else:
             self._put_own_prompts(batch, padding)
         info = self._padded(batch, [TEACHER_INFO_FIELD])[TEACHER_INFO_FIELD].reshape(len(batch), -1)
-        prompt_lens = [int(x) for x in info[:, 0].tolist()]
+        prompt_len = info_column(info, "prompt_len")
+        prompt_lens = [int(x) for x in prompt_len.tolist()]
 
         params, metrics = self._method_params(lam), {}
         params["keep_teacher_log_probs"] = keep_teacher_log_probs
@@ -288,22 +289,22 @@ class RLSDTrainer(PPOTrainerSync):
         real = torch.tensor([not t.get("is_padding", False) for t in batch.tags])
         metrics.update(aggregate_row_stats(self._metric_keys(params), stats, include=real))
 
-        manager = getattr(self, "agent_loop_manager", None)
-        if self.method != "sdpo" and hasattr(manager, "teacher_prompts_built"):
-            built = manager.teacher_prompts_built()
+        if self.method != "sdpo":
+            # the rows that built their prompt's teacher prompt, over the prompts in the batch
+            # (verl's keys are "{uid}_{session}_{index}", checked by verl_seams): 1.0 = once per prompt
             uids = {key.rsplit("_", 2)[0] for key, ok in zip(batch.keys, real.tolist()) if ok}
-            # verl's keys are "{uid}_{session}_{index}": 1.0 = each prompt's teacher prompt was built once
-            metrics[f"{self.method}/teacher_prompt_builds_per_prompt"] = (built - self._prompt_builds_seen) / max(1, len(uids))
-            self._prompt_builds_seen = built
+            builds = float(info_column(info, "built")[real].sum())
+            metrics[f"{self.method}/teacher_prompt_builds_per_prompt"] = builds / max(1, len(uids))
         student_lens = torch.tensor([float(t["prompt_len"]) for t in batch.tags])
-        primed = real & (info[:, 0] > 0)
+        primed = real & (prompt_len > 0)
         n = max(1, int(primed.sum()))
+        mean = lambda column: float(column[primed].sum()) / n  # noqa: E731
         metrics.update(
             {
-                f"{self.method}/hint_truncated_frac": float(info[primed, 1].sum()) / n,
-                f"{self.method}/teacher_prompt_len_mean": float(info[primed, 0].sum()) / n,
-                f"{self.method}/teacher_extra_prompt_len_mean": float((info[primed, 0] - student_lens[primed]).sum()) / n,
-                f"{self.method}/teacher_fast_path_frac": float(info[primed, 3].sum()) / n,
+                f"{self.method}/hint_truncated_frac": mean(info_column(info, "hint_truncated")),
+                f"{self.method}/teacher_prompt_len_mean": mean(prompt_len),
+                f"{self.method}/teacher_extra_prompt_len_mean": mean(prompt_len - student_lens),
+                f"{self.method}/teacher_fast_path_frac": mean(info_column(info, "fast_path")),
             }
         )
         return metrics

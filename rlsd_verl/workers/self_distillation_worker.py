@@ -54,15 +54,13 @@ from verl.utils.config import omega_conf_to_dataclass
 from verl.workers.engine_workers import ActorRolloutRefWorker, TrainingWorkerConfig
 from verl.workers.utils.padding import response_from_nested, response_to_nested
 
+from rlsd_verl.algos.config import TEACHER_MODES
 from rlsd_verl.algos.rlsd import thought_span_mask
 from rlsd_verl.algos.token_advantage import row_stats
 from rlsd_verl.teacher.sequences import assemble_teacher_batch
 from rlsd_verl.workers.teacher_copy import TORCH_DTYPES, held_bytes, resolve_teacher_dtype
 
 logger = logging.getLogger(__name__)
-
-TEACHER_MODES = ("sync", "frozen", "live")
-
 
 def _local(t: torch.Tensor) -> torch.Tensor:
     return t._local_tensor if hasattr(t, "_local_tensor") else t
@@ -106,9 +104,12 @@ class SelfDistillationWorker(ActorRolloutRefWorker):
         teacher.reset()
         return teacher
 
-    def _check_teacher_matches_actor(self) -> dict:
-        """Names and local shard shapes of the copy equal the actor's, and its dtype is ``teacher_dtype``
-        (else a start-up error)."""
+    def _matched_params(self) -> list[tuple[str, torch.Tensor, torch.Tensor]]:
+        """``(name, actor shard, teacher shard)`` of every parameter (local shards, ``.data``).
+
+        Raises a start-up error naming the flag to change when the copy's names or local shard shapes differ
+        from the actor's, or its dtype is not ``algorithm.rlsd.teacher_dtype``: then a sync would not fit.
+        """
         actor = dict(self.actor.engine.module.named_parameters())
         teacher = dict(self.teacher.engine.module.named_parameters())
         fix = (
@@ -122,6 +123,7 @@ class SelfDistillationWorker(ActorRolloutRefWorker):
             only_t = sorted(teacher.keys() - actor.keys())[:5]
             raise RuntimeError(f"teacher copy and actor have different parameters (actor-only {only_a}, "
                                f"teacher-only {only_t}). {fix}.")
+        matched = []
         for name, a_param in actor.items():
             a, t = _local(a_param.data), _local(teacher[name].data)
             if tuple(a.shape) != tuple(t.shape):
@@ -131,8 +133,15 @@ class SelfDistillationWorker(ActorRolloutRefWorker):
                 raise RuntimeError(f"teacher {name} is {t.dtype}, not algorithm.rlsd.teacher_dtype={self.teacher_dtype} "
                                    f"(the actor's is {a.dtype}): verl did not build the copy with model_dtype="
                                    f"{self.teacher_dtype}. Set algorithm.rlsd.teacher_dtype explicitly. {fix}.")
-        return {"params": len(actor), "dtype": str(want), "bytes": held_bytes(p.data for p in teacher.values()),
-                "actor_bytes": held_bytes(p.data for p in actor.values())}
+            matched.append((name, a, t))
+        return matched
+
+    def _check_teacher_matches_actor(self) -> dict:
+        """Names and local shard shapes of the copy equal the actor's, and its dtype is ``teacher_dtype``
+        (else a start-up error); returns the copy's and the actor's sizes."""
+        matched = self._matched_params()
+        return {"params": len(matched), "dtype": str(matched[0][2].dtype) if matched else None,
+                "bytes": held_bytes(t for _, _, t in matched), "actor_bytes": held_bytes(a for _, a, _ in matched)}
 
     @register(dispatch_mode=Dispatch.ONE_TO_ALL)
     def init_teacher(self, mode: str, dtype: str | None = None):
@@ -205,21 +214,9 @@ class SelfDistillationWorker(ActorRolloutRefWorker):
         """Copy the actor's weights into the teacher copy, each rank its own shards."""
         if self.teacher is None:
             raise RuntimeError(f"sync_teacher needs a teacher copy; algorithm.rlsd.teacher={self.teacher_mode}")
-        actor_params = dict(self.actor.engine.module.named_parameters())
-        teacher_params = dict(self.teacher.engine.module.named_parameters())
-        if actor_params.keys() != teacher_params.keys():
-            only_a = sorted(actor_params.keys() - teacher_params.keys())[:5]
-            only_t = sorted(teacher_params.keys() - actor_params.keys())[:5]
-            raise RuntimeError(f"actor and teacher parameters differ: actor-only {only_a}, teacher-only {only_t}")
         copied = 0
         with torch.no_grad():
-            for name, t_param in teacher_params.items():
-                src, dst = _local(actor_params[name].data), _local(t_param.data)
-                if src.shape != dst.shape:
-                    raise RuntimeError(
-                        f"cannot sync {name}: actor shard {tuple(src.shape)} vs teacher shard {tuple(dst.shape)} "
-                        "(the teacher must be sharded like the actor)"
-                    )
+            for _name, src, dst in self._matched_params():
                 dst.copy_(src, non_blocking=False)
                 copied += dst.numel()
         self.teacher_version = int(version)

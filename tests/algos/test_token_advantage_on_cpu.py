@@ -54,3 +54,32 @@ def test_unknown_method_is_refused():
     one = torch.ones(1, 1)
     with pytest.raises(NotImplementedError, match="adv_estimator=nope"):
         token_advantages("nope", one, one, one, one)
+
+
+@pytest.mark.parametrize("method", ["rlsd", "opsd", "grpo_opsd", "sdpo"])
+def test_each_row_holds_the_metrics_of_that_row_alone(method):
+    base, teacher, student, valid = _batch(4)
+    params = dict(PARAMS, opsd_clip=0.5)
+    if method == "sdpo":
+        params["has_demo"] = torch.tensor([True, False, True, True, False, True])
+    before = {k: (v.clone() if isinstance(v, torch.Tensor) else v) for k, v in params.items()}
+    _, keys, stats = row_stats(method, base, teacher, student, valid, **params)
+    assert params.keys() == before.keys()  # params not changed
+    for i in range(base.shape[0]):
+        one = dict(params)
+        if method == "sdpo":
+            one["has_demo"] = params["has_demo"][i : i + 1]
+        _, m = token_advantages(method, base[i : i + 1], teacher[i : i + 1], student[i : i + 1], valid[i : i + 1], **one)
+        for j, k in enumerate(keys):
+            assert float(stats[i, 1 + j]) == pytest.approx(m[k], abs=1e-9), (i, k)
+
+
+def test_row_stats_runs_the_method_once_for_the_whole_shard(monkeypatch):
+    from rlsd_verl.algos import token_advantage
+
+    calls = []
+    real = token_advantage.compute_rlsd_advantages
+    monkeypatch.setattr(token_advantage, "compute_rlsd_advantages", lambda *a, **k: calls.append(1) or real(*a, **k))
+    base, teacher, student, valid = _batch(5, b=64)
+    row_stats("rlsd", base, teacher, student, valid, **PARAMS)
+    assert len(calls) == 1

@@ -276,3 +276,18 @@ def test_reproduce_dry_run_lists_every_step(tmp_path):
     assert "+experiment=table2/opsd" not in out
     assert out.count("+experiment=table2/base") == 3  # the base model, then each trained row
     assert not (tmp_path / "t2").exists(), "--dry-run must not create anything"
+
+
+def test_reproduce_options_are_parsed_by_the_row_launcher():
+    from rlsd_verl.recipes import table2_shell_options
+
+    out = table2_shell_options(["--cpu", "--dry-run", "a=b c", "x=1"]).splitlines()
+    assert out == ["mode=cpu dry_run=1 show_help=0", "mode_flag=(--cpu)", "extra=('a=b c' x=1)"]
+    assert table2_shell_options(["--single-node"]).splitlines()[:2] == [
+        "mode=single-node dry_run=0 show_help=0", "mode_flag=(--single-node)"]
+    assert table2_shell_options([]).splitlines() == ["mode=full dry_run=0 show_help=0", "mode_flag=()", "extra=()"]
+    with pytest.raises(SystemExit):
+        table2_shell_options(["--cpu", "--smoke"])
+    res = subprocess.run(["bash", os.path.join(ROOT, "recipes", "reproduce_table2.sh"), "--bogus"],
+                         capture_output=True, text=True, timeout=120, env=dict(os.environ, PYTHON=sys.executable))
+    assert res.returncode == 2 and "unrecognized arguments: --bogus" in res.stderr

@@ -139,7 +139,7 @@ def test_fast_vl_render_equals_the_processor_and_touches_no_image(tiny_models, s
         assert fast.prompt_ids == slow.prompt_ids
 
 
-def test_fast_path_refuses_a_prompt_it_cannot_reproduce(tiny_models, synthetic):
+def test_fast_path_refuses_a_prompt_it_cannot_reproduce(tiny_models, synthetic, caplog):
     tok, proc, cfg, ds = _dataset(tiny_models["qwen2_5_vl"], synthetic["vl"][0])
     raw = ds[0]["raw_prompt"]
     student = _builder(tok, proc, cfg, "qwen2_5_vl", template="{hint}").build(raw, "").prompt_ids
@@ -147,8 +147,11 @@ def test_fast_path_refuses_a_prompt_it_cannot_reproduce(tiny_models, synthetic):
     assert builder.fast_path_matches(raw, student)
     tampered = student[:-1] + [student[-1] + 1]  # the student's ids are not what this template renders
     assert not builder.fast_path_matches(raw, tampered)
-    built = builder.build(raw, "7", student_prompt_ids=tampered)
+    with caplog.at_level("WARNING", logger="rlsd_verl.teacher.inputs"):
+        built = builder.build(raw, "7", student_prompt_ids=tampered)
+        builder.build(raw, "7", student_prompt_ids=tampered)
     assert not built.fast_path  # fell back to the processor, still correct
+    assert sum("did not reproduce the student's prompt ids" in r.message for r in caplog.records) == 1  # logged once
     assert built.prompt_ids == builder.build(raw, "7").prompt_ids
 
 
@@ -165,3 +168,53 @@ def test_official_prompt_style_renders_the_released_message_on_both_paths(tiny_m
     assert "Here is a reference solution:\n7" in text and "After understanding the reference solution" in text
     pad = tok.convert_tokens_to_ids("<|image_pad|>")
     assert fast.prompt_ids.count(pad) == student.count(pad) > 0
+
+
+def _multi_image_multi_turn(raw):
+    """Two user turns with three images (one repeated) around an assistant turn, from a one-image row."""
+    parts = raw[-1]["content"]
+    image = next(p["image"] for p in parts if p["type"] == "image")
+    other = image.transpose(0)  # a different picture of the same size
+    return [
+        {"role": "user", "content": [{"type": "image", "image": image}, {"type": "text", "text": "What is shown?"}]},
+        {"role": "assistant", "content": "Two numbers."},
+        {"role": "user", "content": [{"type": "image", "image": other}, {"type": "text", "text": "And now?"},
+                                     {"type": "image", "image": image}]},
+    ]
+
+
+@pytest.mark.parametrize("model,model_type", [("qwen2_5_vl", "qwen2_5_vl"), ("qwen3_vl", "qwen3_vl")])
+def test_multi_image_multi_turn_rows_fast_path_equals_the_processor(tiny_models, synthetic, model, model_type, monkeypatch):
+    tok, proc, cfg, ds = _dataset(tiny_models[model], synthetic["vl"][0])
+    raw = _multi_image_multi_turn(ds[0]["raw_prompt"])
+    student = _builder(tok, proc, cfg, model_type, template="{hint}").build(raw, "")
+    slow = _builder(tok, proc, cfg, model_type).build(raw, "3 + 4 = 7")
+    assert not slow.fast_path and len(slow.images) == 3
+    pad = tok.convert_tokens_to_ids("<|image_pad|>")
+    runs = sum(1 for a, b in zip([None] + slow.prompt_ids, slow.prompt_ids) if b == pad and a != pad)
+    assert runs == 3 and slow.prompt_ids.count(pad) == student.prompt_ids.count(pad)
+    # the hint lands in the last user turn, after its last image
+    text = tok.decode(slow.prompt_ids)
+    assert text.index("And now?") < text.index("3 + 4 = 7") and text.index("Two numbers.") < text.index("3 + 4 = 7")
+    builder = _builder(tok, proc, cfg, model_type)
+    monkeypatch.setattr(type(builder), "_multi_modal", lambda *a, **k: (_ for _ in ()).throw(AssertionError("decoded")))
+    monkeypatch.setattr(proc, "image_processor", None)
+    fast = builder.build(raw, "3 + 4 = 7", student_prompt_ids=student.prompt_ids)
+    monkeypatch.undo()
+    assert fast.fast_path and fast.prompt_ids == slow.prompt_ids
+
+
+def test_an_over_budget_prompt_renders_at_most_three_times(tiny_models, synthetic, monkeypatch):
+    tok, proc, cfg, ds = _dataset(tiny_models["text"], synthetic["text"][0])
+    raw = ds[0]["raw_prompt"]
+    long_hint = " ".join(["12345"] * 200)
+    full = _builder(tok, proc, cfg, "qwen2", max_hint=10_000, budget=10_000).build(raw, long_hint)
+    builder = _builder(tok, proc, cfg, "qwen2", max_hint=10_000, budget=len(full.prompt_ids) - 50)
+    calls = []
+    real = TeacherPromptBuilder.render
+    monkeypatch.setattr(TeacherPromptBuilder, "render", lambda self, *a, **k: calls.append(1) or real(self, *a, **k))
+    part = builder.build(raw, long_hint)
+    assert len(calls) <= 3 and len(part.prompt_ids) <= builder.prompt_budget
+    calls.clear()
+    builder.build(raw, "7")  # within budget: one render
+    assert len(calls) == 1
