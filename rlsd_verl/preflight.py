@@ -57,6 +57,12 @@ def compose_config(overrides: list[str]) -> DictConfig:
         return compose("rlsd_trainer", overrides=list(overrides))
 
 
+def _has_cuda() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
 def _run(name: str, fn) -> Check:
     check = Check(name)
     with warnings.catch_warnings(record=True) as caught:
@@ -108,6 +114,12 @@ def run_checks(config: DictConfig) -> list[Check]:
     if ray_check.error and int(config.trainer.nnodes) > 1:  # a multi-node run joins its cluster's Ray
         ray_check.warnings.append("not an error for a multi-node run, which joins the cluster's Ray: "
                                   + ray_check.error)
+        ray_check.error = None
+    elif ray_check.error and str(config.trainer.device) != "cpu" and not _has_cuda():
+        # preflight on a machine without the run's GPUs (a login node, a laptop): its CPU count says
+        # nothing about the node the run gets; rlsd_verl.main repeats this check there
+        ray_check.warnings.append("this machine has no GPU, so it is not the run's node (rlsd_verl.main checks "
+                                  "again at start-up there): " + ray_check.error)
         ray_check.error = None
     checks.append(ray_check)
     return checks

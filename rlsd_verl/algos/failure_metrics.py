@@ -34,6 +34,8 @@ from __future__ import annotations
 
 import torch
 
+from rlsd_verl.algos._tensor_utils import masked_frac, masked_mean
+
 __all__ = [
     "SIGN_SPLIT_KEYS",
     "FAILURE_METRIC_KEYS",
@@ -77,15 +79,14 @@ def sign_split_token_stats(
     """
     valid = valid.detach() != 0
     n = int(valid.sum())
-    if n == 0:
-        return {k: 0.0 for k in SIGN_SPLIT_KEYS}
     adv = advantages.detach()
     clipped = (weight.detach() < 1.0 - clip_eps) | (weight.detach() > 1.0 + clip_eps)
     out = {}
-    for name, side in (("pos", valid & (adv > 0)), ("neg", valid & (adv < 0))):
-        out[f"rlsd/split_{name}_token_share"] = float(side.sum()) / n
-        out[f"rlsd/split_{name}_delta_share"] = float(torch.where(side, delta.detach(), 0.0).sum()) / n
-        out[f"rlsd/split_{name}_clip_share"] = float((side & clipped).sum()) / n
+    for name, side in (("pos", adv > 0), ("neg", adv < 0)):
+        # masked_*: plain floats, or per row inside per_row_metrics (row_stats)
+        out[f"rlsd/split_{name}_token_share"] = masked_frac(side, valid, n)
+        out[f"rlsd/split_{name}_delta_share"] = masked_mean(torch.where(side, delta.detach(), 0.0), valid, n)
+        out[f"rlsd/split_{name}_clip_share"] = masked_frac(side & clipped, valid, n)
     return out
 
 
