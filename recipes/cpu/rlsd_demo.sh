@@ -12,6 +12,8 @@
 # Launch (sets up ./.venv on first use; ~3 minutes on 2 cores, mostly process start-up):
 #   bash recipes/cpu/rlsd_demo.sh
 #   bash recipes/cpu/rlsd_demo.sh trainer.total_training_steps=6 algorithm.rlsd.decay_steps=3
+#   bash recipes/cpu/rlsd_demo.sh actor_rollout_ref.rollout.name=vllm   # verl's vLLM server (vLLM's CPU build,
+#                                                                      # run from ./.venv-vllm; ~1 min more start-up)
 # Every argument is a Hydra override forwarded to `python -m rlsd_verl.main`.
 # OUT (default ./outputs/rlsd_demo) holds the tiny assets, checkpoints and logs.
 set -euo pipefail
@@ -26,7 +28,12 @@ mkdir -p "$OUT"
 A="$OUT/assets"
 
 export VERL_FILE_LOGGER_ROOT="$OUT/logs"
-"$PY" -m rlsd_verl.main +scale=cpu \
+TRAIN_PY="$PY"
+for arg in "$@"; do
+  # rollout.name=vllm runs in the vLLM environment (scripts/install_vllm_cpu.sh says why it is a second one)
+  [[ "$arg" == "actor_rollout_ref.rollout.name=vllm" ]] && TRAIN_PY="$ROOT/.venv-vllm/bin/python"
+done
+"$TRAIN_PY" -m rlsd_verl.main +scale=cpu \
   algorithm.adv_estimator=rlsd algorithm.rlsd.decay_steps=4 algorithm.rlsd.sync_interval=2 \
   data.train_files="$A/data/vl/train.parquet" data.val_files="$A/data/vl/val.parquet" \
   actor_rollout_ref.model.path="$A/qwen2_5_vl" \

@@ -26,15 +26,16 @@ import time
 from collections.abc import Callable
 
 # Bump when anything written by the builders changes, so cached folders are rebuilt.
-ASSET_VERSION = 1
+ASSET_VERSION = 2
 MARKER = "rlsd_verl_asset.json"
 KINDS = ("text", "qwen2_5_vl", "qwen3_vl")
 
 TEXT_HIDDEN = 64
 TEXT_INTERMEDIATE = 128
 TEXT_LAYERS = 2
-TEXT_HEADS = 4
-TEXT_KV_HEADS = 2
+# head_dim = 64 / 2 = 32: vLLM's CPU attention supports head_dim 32, 64, 80, ... only (16 is refused)
+TEXT_HEADS = 2
+TEXT_KV_HEADS = 1
 VISION_HIDDEN = 32
 VISION_INTERMEDIATE = 64
 VISION_HEADS = 2
@@ -206,7 +207,8 @@ def _init_and_save(model_cls, config, seed: int, out_dir: str, ids: dict[str, in
 def build_tiny_text_model(out_dir: str | os.PathLike, seed: int = 0) -> str:
     """Build (or reuse) a tiny random ``Qwen2ForCausalLM`` plus tokenizer in ``out_dir``; return it.
 
-    hidden 64, intermediate 128, 2 layers, 4 heads / 2 KV heads, tied embeddings, fp32 weights drawn
+    hidden 64, intermediate 128, 2 layers, 2 heads / 1 KV head (head_dim 32, the smallest vLLM's CPU
+    attention runs), tied embeddings, fp32 weights drawn
     from ``seed``. ``hf_processor(out_dir)`` returns None for it, as for real text models.
     """
     seed = _check_seed(seed)
@@ -243,7 +245,7 @@ def _vl_image_processor_kwargs(patch_size: int, mean_std: float | None) -> dict:
 def build_tiny_qwen2_5_vl(out_dir: str | os.PathLike, seed: int = 0) -> str:
     """Build (or reuse) a tiny random ``Qwen2_5_VLForConditionalGeneration`` plus processor in ``out_dir``.
 
-    Text: 2 layers of width 64 (4 heads, 2 KV heads, head_dim 16, M-RoPE sections [2, 3, 3] summing
+    Text: 2 layers of width 64 (2 heads, 1 KV head, head_dim 32, M-RoPE sections [4, 6, 6] summing
     to head_dim / 2). Vision: one block of width 32, patch 14, window attention with that block as the
     full-attention block. Processor: ``Qwen2_5_VLProcessor`` = ``Qwen2VLImageProcessor`` (min 56x56,
     max 112x112 pixels) + ``Qwen2VLVideoProcessor`` + the tiny tokenizer and its chat template.
@@ -264,7 +266,7 @@ def build_tiny_qwen2_5_vl(out_dir: str | os.PathLike, seed: int = 0) -> str:
         tokenizer = build_tokenizer()
         ids = _token_ids(tokenizer)
         head_dim = TEXT_HIDDEN // TEXT_HEADS
-        mrope_section = [2, 3, 3]  # Qwen2.5-VL's [16, 24, 24] scaled to head_dim 16
+        mrope_section = [4, 6, 6]  # Qwen2.5-VL's [16, 24, 24] scaled to head_dim 32
         assert sum(mrope_section) == head_dim // 2
         text_config = dict(
             **_text_kwargs(len(tokenizer), ids),
@@ -313,8 +315,8 @@ def build_tiny_qwen2_5_vl(out_dir: str | os.PathLike, seed: int = 0) -> str:
 def build_tiny_qwen3_vl(out_dir: str | os.PathLike, seed: int = 0) -> str:
     """Build (or reuse) a tiny random ``Qwen3VLForConditionalGeneration`` plus processor in ``out_dir``.
 
-    Text: 2 layers of width 64 (4 heads, 2 KV heads, head_dim 16, interleaved M-RoPE sections
-    [4, 2, 2] summing to head_dim / 2). Vision: one block of width 32, patch 16, an 8x8 learned position
+    Text: 2 layers of width 64 (2 heads, 1 KV head, head_dim 32, interleaved M-RoPE sections
+    [6, 5, 5] summing to head_dim / 2). Vision: one block of width 32, patch 16, an 8x8 learned position
     grid, deepstack taken from that block. Processor: ``Qwen3VLProcessor`` = ``Qwen2VLImageProcessor``
     (patch 16, mean/std 0.5 as Qwen3-VL, min 64x64 / max 128x128 pixels, so a 56x56 image is resized to
     64x64 = 16 patches) + ``Qwen3VLVideoProcessor`` + the tiny tokenizer and its chat template.
@@ -335,7 +337,7 @@ def build_tiny_qwen3_vl(out_dir: str | os.PathLike, seed: int = 0) -> str:
         tokenizer = build_tokenizer()
         ids = _token_ids(tokenizer)
         head_dim = TEXT_HIDDEN // TEXT_HEADS
-        mrope_section = [4, 2, 2]  # Qwen3-VL's [24, 20, 20] scaled to head_dim 16
+        mrope_section = [6, 5, 5]  # Qwen3-VL's [24, 20, 20] scaled to head_dim 32
         assert sum(mrope_section) == head_dim // 2
         text_config = dict(
             **_text_kwargs(len(tokenizer), ids),

@@ -27,6 +27,10 @@ CPU_ENV = {
     "TOKENIZERS_PARALLELISM": "false",
     "HF_HUB_OFFLINE": os.environ.get("HF_HUB_OFFLINE", "1"),
     "RAY_AUTH_MODE": os.environ.get("RAY_AUTH_MODE", "disabled"),
+    # vLLM's CPU build (rollout.name=vllm): its KV cache is sized in GiB by this variable, not by
+    # rollout.gpu_memory_utilization; and no binding of its OpenMP threads to cores the trainer also uses
+    "VLLM_CPU_KVCACHE_SPACE": os.environ.get("VLLM_CPU_KVCACHE_SPACE", "1"),
+    "VLLM_CPU_OMP_THREADS_BIND": os.environ.get("VLLM_CPU_OMP_THREADS_BIND", "nobind"),
 }
 
 

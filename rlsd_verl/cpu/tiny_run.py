@@ -74,8 +74,14 @@ RAY_STARTUP_FAILURES = (
 )
 
 
-def run_main(out_dir: Path, experiment: str, overrides: list[str], timeout: int = 900, startup_retries: int = 2) -> TinyRun:
+def run_main(
+    out_dir: Path, experiment: str, overrides: list[str], timeout: int = 900, startup_retries: int = 2,
+    python: str | None = None,
+) -> TinyRun:
     """Run ``python -m rlsd_verl.main`` in a subprocess; its output goes to ``out_dir/<experiment>.log``.
+
+    ``python``: the interpreter (default this one); runs with ``rollout.name=vllm`` pass the vLLM
+    environment's (:func:`rlsd_verl.cpu.vllm_checks.vllm_env_python`).
 
     A run that failed in start-up plumbing (:data:`RAY_STARTUP_FAILURES`, before the first step) is
     started again, up to ``startup_retries`` times; any other failure is returned as it is.
@@ -88,7 +94,7 @@ def run_main(out_dir: Path, experiment: str, overrides: list[str], timeout: int 
     for attempt in range(startup_retries + 1):
         with open(log_path, "w") as log:
             proc = subprocess.run(
-                [sys.executable, "-m", "rlsd_verl.main", *overrides],
+                [python or sys.executable, "-m", "rlsd_verl.main", *overrides],
                 stdout=log, stderr=subprocess.STDOUT, env=env, timeout=timeout, cwd=out_dir,
             )
         text = log_path.read_text(errors="replace")

@@ -43,10 +43,10 @@ def test_grpo_plus_opsd_adds_beta_delta(tmp_path, tiny_models, synthetic):
 
 
 def test_sdpo_distills_from_a_successful_sibling(tmp_path, tiny_models, synthetic):
-    # the toy reward is dense: with a low bar some siblings count as successes
+    # the toy reward is dense but mostly near 0 on random tiny models: any positive score counts as a success
     metrics = _run(
         tmp_path, tiny_models, synthetic, "sdpo",
-        ["algorithm.rlsd.sdpo_success_threshold=0.02", "actor_rollout_ref.rollout.n=4"],
+        ["algorithm.rlsd.sdpo_success_threshold=1e-6", "actor_rollout_ref.rollout.n=4"],
     )
     seen_demo = False
     for step in (1, 2):
