@@ -58,7 +58,7 @@ def supported_head_sizes() -> tuple[int, ...]:
         from vllm.v1.attention.backends.cpu_attn import CPUAttentionBackend
 
         return tuple(CPUAttentionBackend.get_supported_head_sizes())
-    except Exception:  # vLLM not importable: check_vllm_installed reports that first
+    except ImportError:  # vLLM not importable: check() reports that first (check_vllm_installed)
         return SUPPORTED_HEAD_SIZES
 
 
