@@ -95,42 +95,39 @@ def _options_block(options: list[str]) -> str:
     return "\n".join(f"{chr(65 + i)}. {opt}" for i, opt in enumerate(options))
 
 
+def _common_fields(data_source: str, id_prefix: str, i: int, split: str) -> dict:
+    """The :func:`~rlsd_verl.data.schema.make_row` fields every synthetic row of one kind shares."""
+    return dict(
+        data_source=data_source,
+        instruction=INSTRUCTION,
+        ability="math",
+        id=f"{id_prefix}-{split}-{i:05d}",
+        split=split,
+        index=i,
+        level=1,
+        difficulty="easy",
+        source_dataset=data_source,
+    )
+
+
 def _text_row(i: int, split: str, rng: random.Random) -> dict:
     from rlsd_verl.data.schema import FREE_FORM, make_row
 
     expr, answer, solution = _arith_problem(rng)
     return make_row(
-        data_source=TEXT_DATA_SOURCE,
         question=f"What is {expr}?",
         answer=answer,
-        instruction=INSTRUCTION,
-        ability="math",
-        id=f"synthetic_text-{split}-{i:05d}",
-        split=split,
-        index=i,
         question_type=FREE_FORM,
         reference_solution=solution,
         subject="arithmetic",
-        level=1,
-        difficulty="easy",
-        source_dataset=TEXT_DATA_SOURCE,
+        **_common_fields(TEXT_DATA_SOURCE, "synthetic_text", i, split),
     )
 
 
 def _vl_row(i: int, split: str, rng: random.Random) -> dict:
     from rlsd_verl.data.schema import FREE_FORM, IMAGE_TOKEN, MULTIPLE_CHOICE, make_row
 
-    common = dict(
-        data_source=VL_DATA_SOURCE,
-        instruction=INSTRUCTION,
-        ability="math",
-        id=f"synthetic_vl-{split}-{i:05d}",
-        split=split,
-        index=i,
-        level=1,
-        difficulty="easy",
-        source_dataset=VL_DATA_SOURCE,
-    )
+    common = _common_fields(VL_DATA_SOURCE, "synthetic_vl", i, split)
     if i % 2 == 0:
         expr, answer, solution = _arith_problem(rng)
         return make_row(

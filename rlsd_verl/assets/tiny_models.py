@@ -242,6 +242,49 @@ def _vl_image_processor_kwargs(patch_size: int, mean_std: float | None) -> dict:
     return kwargs
 
 
+def _vision_kwargs(patch_size: int, **extra) -> dict:
+    """The vision tower of both VL models: one block of width ``VISION_HIDDEN`` projecting to the text width,
+    2x2 spatial merge, 2-frame temporal patches; ``extra`` holds the model-specific fields."""
+    return dict(
+        depth=1,
+        hidden_size=VISION_HIDDEN,
+        intermediate_size=VISION_INTERMEDIATE,
+        num_heads=VISION_HEADS,
+        out_hidden_size=TEXT_HIDDEN,
+        patch_size=patch_size,
+        spatial_merge_size=2,
+        temporal_patch_size=2,
+        **extra,
+    )
+
+
+def _media_token_kwargs(ids: dict[str, int]) -> dict:
+    """The image / video / vision-span token ids of a Qwen-VL config."""
+    return dict(
+        image_token_id=ids["image"],
+        video_token_id=ids["video"],
+        vision_start_token_id=ids["vision_start"],
+        vision_end_token_id=ids["vision_end"],
+    )
+
+
+def _save_vl_processor(out_dir: str, processor_cls, video_processor_cls, tokenizer, patch_size: int,
+                       mean_std: float | None) -> None:
+    """Save ``processor_cls`` built from a ``Qwen2VLImageProcessor``, ``video_processor_cls`` (the same pixel
+    budget, :func:`_vl_image_processor_kwargs`), the tiny tokenizer and its chat template."""
+    from transformers import Qwen2VLImageProcessor
+
+    from rlsd_verl.assets.tokenizer import CHAT_TEMPLATE
+
+    processor = processor_cls(
+        image_processor=Qwen2VLImageProcessor(**_vl_image_processor_kwargs(patch_size, mean_std)),
+        video_processor=video_processor_cls(**_vl_image_processor_kwargs(patch_size, mean_std)),
+        tokenizer=tokenizer,
+        chat_template=CHAT_TEMPLATE,
+    )
+    processor.save_pretrained(out_dir)
+
+
 def build_tiny_qwen2_5_vl(out_dir: str | os.PathLike, seed: int = 0) -> str:
     """Build (or reuse) a tiny random ``Qwen2_5_VLForConditionalGeneration`` plus processor in ``out_dir``.
 
@@ -257,11 +300,10 @@ def build_tiny_qwen2_5_vl(out_dir: str | os.PathLike, seed: int = 0) -> str:
             Qwen2_5_VLConfig,
             Qwen2_5_VLForConditionalGeneration,
             Qwen2_5_VLProcessor,
-            Qwen2VLImageProcessor,
             Qwen2VLVideoProcessor,
         )
 
-        from rlsd_verl.assets.tokenizer import CHAT_TEMPLATE, build_tokenizer
+        from rlsd_verl.assets.tokenizer import build_tokenizer
 
         tokenizer = build_tokenizer()
         ids = _token_ids(tokenizer)
@@ -273,26 +315,11 @@ def build_tiny_qwen2_5_vl(out_dir: str | os.PathLike, seed: int = 0) -> str:
             rope_parameters={"rope_type": "default", "mrope_section": mrope_section, "rope_theta": 1000000.0},
             dtype="float32",
         )
-        vision_config = dict(
-            depth=1,
-            hidden_size=VISION_HIDDEN,
-            intermediate_size=VISION_INTERMEDIATE,
-            num_heads=VISION_HEADS,
-            out_hidden_size=TEXT_HIDDEN,
-            patch_size=14,
-            spatial_merge_size=2,
-            temporal_patch_size=2,
-            window_size=112,
-            fullatt_block_indexes=[0],
-            tokens_per_second=2,
-        )
+        vision_config = _vision_kwargs(14, window_size=112, fullatt_block_indexes=[0], tokens_per_second=2)
         config = Qwen2_5_VLConfig(
             text_config=text_config,
             vision_config=vision_config,
-            image_token_id=ids["image"],
-            video_token_id=ids["video"],
-            vision_start_token_id=ids["vision_start"],
-            vision_end_token_id=ids["vision_end"],
+            **_media_token_kwargs(ids),
             bos_token_id=ids["pad"],
             eos_token_id=ids["eos"],
             pad_token_id=ids["pad"],
@@ -300,13 +327,7 @@ def build_tiny_qwen2_5_vl(out_dir: str | os.PathLike, seed: int = 0) -> str:
             dtype="float32",
         )
         n_params = _init_and_save(Qwen2_5_VLForConditionalGeneration, config, seed, tmp, ids)
-        processor = Qwen2_5_VLProcessor(
-            image_processor=Qwen2VLImageProcessor(**_vl_image_processor_kwargs(14, None)),
-            video_processor=Qwen2VLVideoProcessor(**_vl_image_processor_kwargs(14, None)),
-            tokenizer=tokenizer,
-            chat_template=CHAT_TEMPLATE,
-        )
-        processor.save_pretrained(tmp)
+        _save_vl_processor(tmp, Qwen2_5_VLProcessor, Qwen2VLVideoProcessor, tokenizer, 14, None)
         return {"architecture": "Qwen2_5_VLForConditionalGeneration", "num_parameters": n_params, "vocab_size": len(tokenizer)}
 
     return _ensure_asset(out_dir, "qwen2_5_vl", seed, build)
@@ -324,15 +345,9 @@ def build_tiny_qwen3_vl(out_dir: str | os.PathLike, seed: int = 0) -> str:
     seed = _check_seed(seed)
 
     def build(tmp: str) -> dict:
-        from transformers import (
-            Qwen2VLImageProcessor,
-            Qwen3VLConfig,
-            Qwen3VLForConditionalGeneration,
-            Qwen3VLProcessor,
-            Qwen3VLVideoProcessor,
-        )
+        from transformers import Qwen3VLConfig, Qwen3VLForConditionalGeneration, Qwen3VLProcessor, Qwen3VLVideoProcessor
 
-        from rlsd_verl.assets.tokenizer import CHAT_TEMPLATE, build_tokenizer
+        from rlsd_verl.assets.tokenizer import build_tokenizer
 
         tokenizer = build_tokenizer()
         ids = _token_ids(tokenizer)
@@ -350,38 +365,18 @@ def build_tiny_qwen3_vl(out_dir: str | os.PathLike, seed: int = 0) -> str:
             },
             dtype="float32",
         )
-        vision_config = dict(
-            depth=1,
-            hidden_size=VISION_HIDDEN,
-            intermediate_size=VISION_INTERMEDIATE,
-            num_heads=VISION_HEADS,
-            out_hidden_size=TEXT_HIDDEN,
-            patch_size=16,
-            spatial_merge_size=2,
-            temporal_patch_size=2,
-            num_position_embeddings=64,
-            deepstack_visual_indexes=[0],
-        )
+        vision_config = _vision_kwargs(16, num_position_embeddings=64, deepstack_visual_indexes=[0])
         config = Qwen3VLConfig(
             text_config=text_config,
             vision_config=vision_config,
-            image_token_id=ids["image"],
-            video_token_id=ids["video"],
-            vision_start_token_id=ids["vision_start"],
-            vision_end_token_id=ids["vision_end"],
+            **_media_token_kwargs(ids),
             tie_word_embeddings=True,
             dtype="float32",
         )
         # Qwen3VLConfig has no top-level token-id fields; set them as attributes (saved in config.json).
         config.bos_token_id, config.eos_token_id, config.pad_token_id = ids["pad"], ids["eos"], ids["pad"]
         n_params = _init_and_save(Qwen3VLForConditionalGeneration, config, seed, tmp, ids)
-        processor = Qwen3VLProcessor(
-            image_processor=Qwen2VLImageProcessor(**_vl_image_processor_kwargs(16, 0.5)),
-            video_processor=Qwen3VLVideoProcessor(**_vl_image_processor_kwargs(16, 0.5)),
-            tokenizer=tokenizer,
-            chat_template=CHAT_TEMPLATE,
-        )
-        processor.save_pretrained(tmp)
+        _save_vl_processor(tmp, Qwen3VLProcessor, Qwen3VLVideoProcessor, tokenizer, 16, 0.5)
         return {"architecture": "Qwen3VLForConditionalGeneration", "num_parameters": n_params, "vocab_size": len(tokenizer)}
 
     return _ensure_asset(out_dir, "qwen3_vl", seed, build)

@@ -7,8 +7,9 @@ Builders (each ``build_<name>(...) -> summary dict`` plus ``main()`` for ``data_
 ``mmmu``, ``mathvision``, ``mathvista``, ``wemath``, ``zerobench`` (evaluation), ``mmfinereason``,
 ``geometry3k`` (training); ``paper_benchmarks`` runs the five Table 2 sets. Shared parts:
 ``sources`` (input layouts, ``--from-hub``), ``images`` (decode/verify/RGB/pixel cap), ``answers``
-(option and gold parsing, rule-verifiability), ``prompts`` (``--prompt-style``), ``build`` (the
-conversion loop, count checks, summaries), ``catalog`` (``data_source`` values).
+(option and gold parsing, rule-verifiability), ``prompts`` (``--prompt-style``), ``columns`` (the
+per-row column checks and the output row of a converted benchmark row), ``build`` (the conversion
+loop, count checks, summaries), ``catalog`` (``data_source`` values).
 """
 
 from rlsd_verl.data.schema import (

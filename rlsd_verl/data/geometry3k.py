@@ -14,8 +14,8 @@ from __future__ import annotations
 from rlsd_verl.data import cli
 from rlsd_verl.data.answers import clean_gold
 from rlsd_verl.data.build import BadRowError, BuildContext, DatasetSpec, Expected, build_dataset
-from rlsd_verl.data.prompts import user_content
-from rlsd_verl.data.schema import FREE_FORM, IMAGE_TOKEN, make_row
+from rlsd_verl.data.columns import answer_column, benchmark_row, str_column
+from rlsd_verl.data.schema import FREE_FORM, IMAGE_TOKEN
 
 DATA_SOURCE = "hiyouga/geometry3k"
 REPO_ID = "hiyouga/geometry3k"
@@ -25,12 +25,8 @@ JSON_NAMES = ("{split}.jsonl", "{split}.json")
 
 
 def convert_row(raw: dict, where: str, ctx: BuildContext, *, split: str, prompt_style: str) -> dict:
-    problem = raw.get("problem")
-    if not isinstance(problem, str) or not problem.strip():
-        raise BadRowError(f"{where}: column problem is empty")
-    answer = raw.get("answer")
-    if answer is None or not str(answer).strip():
-        raise BadRowError(f"{where}: column answer is empty")
+    problem = str_column(raw, "problem", where)
+    raw_answer = answer_column(raw, "answer", where)
     values = raw.get("images") or []
     images = [ctx.image(v, f"{where}, column images[{i}]") for i, v in enumerate(values)]
     n_tok = problem.count(IMAGE_TOKEN)
@@ -39,22 +35,12 @@ def convert_row(raw: dict, where: str, ctx: BuildContext, *, split: str, prompt_
         ctx.note("image_token_prepended")
     elif n_tok != len(images):
         raise BadRowError(f"{where}: problem has {n_tok} {IMAGE_TOKEN!r} tokens but {len(images)} images")
-    raw_answer = str(answer).strip()
     gt = clean_gold(raw_answer)
     rid = str(raw["id"]) if raw.get("id") not in (None, "") else f"geometry3k-{split}-{ctx.row_number}"
-    return make_row(
-        data_source=DATA_SOURCE,
-        question=problem,
-        answer=gt,
-        images=images,
-        prompt_content=user_content(problem, prompt_style, FREE_FORM),
-        ability="math",
-        id=rid,
-        split=split,
-        index=0,
-        question_type=FREE_FORM,
+    return benchmark_row(
+        data_source=DATA_SOURCE, split=split, prompt_style=prompt_style,
+        question=problem, answer=gt, images=images, question_type=FREE_FORM, id=rid, ability="math",
         gold_answers=[gt] + ([raw_answer] if raw_answer != gt else []),
-        source_dataset=REPO_ID,
     )
 
 

@@ -22,8 +22,9 @@ from __future__ import annotations
 from rlsd_verl.data import cli
 from rlsd_verl.data.answers import clean_gold, letter_of, repair_escapes
 from rlsd_verl.data.build import BadRowError, BuildContext, DatasetSpec, Expected, build_dataset
-from rlsd_verl.data.prompts import is_letter_only, question_with_options, user_content
-from rlsd_verl.data.schema import FREE_FORM, IMAGE_TOKEN, MULTIPLE_CHOICE, make_row, option_letters
+from rlsd_verl.data.columns import benchmark_row, id_column, no_image_token, option_letter, single_image, str_column
+from rlsd_verl.data.prompts import is_letter_only, question_with_options
+from rlsd_verl.data.schema import FREE_FORM, IMAGE_TOKEN, MULTIPLE_CHOICE
 
 DATA_SOURCE = "MathLLMs/MathVision"
 REPO_ID = "MathLLMs/MathVision"
@@ -35,48 +36,26 @@ EXPECTED = {
 JSON_NAMES = ("data/{split}.jsonl", "{split}.jsonl", "data/{split}.json", "{split}.json")
 
 
-def _text(raw: dict, col: str, where: str, *, allow_empty: bool = False) -> str:
-    v = raw.get(col)
-    if v is None and allow_empty:
-        return ""
-    if not isinstance(v, str) or (not allow_empty and not v.strip()):
-        raise BadRowError(f"{where}: column {col} must be a non-empty string, got {v!r:.80}")
-    return v
-
-
 def convert_row(raw: dict, where: str, ctx: BuildContext, *, split: str, prompt_style: str) -> dict:
-    rid = raw.get("id")
-    if rid is None or str(rid).strip() == "":
-        raise BadRowError(f"{where}: column id is missing")
-    rid = str(rid)
-    question = _text(raw, "question", where)
-    if IMAGE_TOKEN in question:
-        raise BadRowError(f"{where}: question already contains a literal {IMAGE_TOKEN!r} token")
+    rid = id_column(raw, "id", where)
+    question = no_image_token(str_column(raw, "question", where), "question", where)
     options = raw.get("options")
     if options is None:
         options = []
     if not isinstance(options, list) or not all(isinstance(o, str) for o in options):
         raise BadRowError(f"{where}: column options must be a list of strings, got {options!r:.80}")
-    if raw.get("decoded_image") is not None:
-        image = ctx.image(raw["decoded_image"], f"{where}, column decoded_image")
-    elif isinstance(raw.get("image"), str) and raw["image"]:
-        image = ctx.image(raw["image"], f"{where}, column image")
-    else:
-        raise BadRowError(f"{where}: no image (decoded_image is null and image has no path)")
+    image = single_image(raw, ctx, where)
     if "<image1>" not in question:
         ctx.note("question_without_image1_reference")
 
-    answer_raw = _text(raw, "answer", where)
+    answer_raw = str_column(raw, "answer", where)
     repaired = repair_escapes(answer_raw)
     if repaired != answer_raw:
         ctx.note("repaired_gold_escapes")
     if options:
         qtype = MULTIPLE_CHOICE
-        letters = option_letters(len(options))
-        letter = letter_of(repaired)
-        if letter is None or letter not in letters:
-            raise BadRowError(f"{where}: column answer {answer_raw!r} is not one of the option letters {letters}")
-        gt, golds = letter, [letter]
+        gt = option_letter(letter_of(repaired), len(options), answer_raw, where)
+        golds = [gt]
         if is_letter_only(options):
             ctx.note("letter_only_options")
         elif any(o.strip().startswith("<image") for o in options):
@@ -95,23 +74,12 @@ def convert_row(raw: dict, where: str, ctx: BuildContext, *, split: str, prompt_
         level = int(level) if level is not None and str(level).strip() != "" else None
     except (TypeError, ValueError):
         raise BadRowError(f"{where}: column level {level!r} is not an integer") from None
-    return make_row(
-        data_source=DATA_SOURCE,
-        question=qtext,
-        answer=gt,
-        images=[image],
-        prompt_content=user_content(qtext, prompt_style, qtype),
-        ability="math",
-        id=rid,
-        split=split,
-        index=0,
-        question_type=qtype,
-        options=options,
-        gold_answers=golds,
-        reference_solution=_text(raw, "solution", where, allow_empty=True),
-        subject=_text(raw, "subject", where, allow_empty=True),
-        level=level,
-        source_dataset=REPO_ID,
+    return benchmark_row(
+        data_source=DATA_SOURCE, split=split, prompt_style=prompt_style,
+        question=qtext, answer=gt, images=[image], question_type=qtype, id=rid, ability="math",
+        options=options, gold_answers=golds, level=level,
+        reference_solution=str_column(raw, "solution", where, allow_empty=True),
+        subject=str_column(raw, "subject", where, allow_empty=True),
     )
 
 

@@ -30,8 +30,9 @@ import os
 from rlsd_verl.data import cli
 from rlsd_verl.data.answers import letter_of
 from rlsd_verl.data.build import BadRowError, BuildContext, DatasetSpec, Expected, build_dataset
-from rlsd_verl.data.prompts import question_with_options, user_content
-from rlsd_verl.data.schema import FREE_FORM, IMAGE_TOKEN, MULTIPLE_CHOICE, make_row, option_letters
+from rlsd_verl.data.columns import answer_column, benchmark_row, id_column, no_image_token, single_image, str_column
+from rlsd_verl.data.prompts import question_with_options
+from rlsd_verl.data.schema import FREE_FORM, IMAGE_TOKEN, MULTIPLE_CHOICE, option_letters
 from rlsd_verl.data.sources import InputError
 
 DATA_SOURCE = "AI4Math/MathVista"
@@ -57,24 +58,10 @@ def answer_requirement(answer_type: str, precision) -> str:
 
 
 def convert_row(raw: dict, where: str, ctx: BuildContext, *, split: str, prompt_style: str) -> dict:
-    pid = raw.get("pid")
-    if pid in (None, ""):
-        raise BadRowError(f"{where}: column pid is missing")
-    question = raw.get("question")
-    if not isinstance(question, str) or not question.strip():
-        raise BadRowError(f"{where}: column question is empty")
-    if IMAGE_TOKEN in question:
-        raise BadRowError(f"{where}: question already contains a literal {IMAGE_TOKEN!r} token")
-    answer = raw.get("answer")
-    if answer is None or not str(answer).strip():
-        raise BadRowError(f"{where}: column answer is empty (the test split has no public answers)")
-    answer = str(answer).strip()
-    if raw.get("decoded_image") is not None:
-        image = ctx.image(raw["decoded_image"], f"{where}, column decoded_image")
-    elif isinstance(raw.get("image"), str) and raw["image"]:
-        image = ctx.image(raw["image"], f"{where}, column image")
-    else:
-        raise BadRowError(f"{where}: no image (decoded_image is null and image has no path)")
+    pid = id_column(raw, "pid", where)
+    question = no_image_token(str_column(raw, "question", where), "question", where)
+    answer = answer_column(raw, "answer", where, why="the test split has no public answers")
+    image = single_image(raw, ctx, where)
     qt = raw.get("question_type")
     choices = raw.get("choices") or []
     meta = raw.get("metadata") or {}
@@ -104,23 +91,11 @@ def convert_row(raw: dict, where: str, ctx: BuildContext, *, split: str, prompt_
         options, qtype, gt, golds = [], FREE_FORM, answer, [answer]
     else:
         raise BadRowError(f"{where}: column question_type is {qt!r}, expected multi_choice or free_form")
-    return make_row(
-        data_source=DATA_SOURCE,
-        question=qtext,
-        answer=gt,
-        images=[image],
-        prompt_content=user_content(qtext, prompt_style, qtype),
-        ability="math",
-        id=str(pid),
-        split=split,
-        index=0,
-        question_type=qtype,
-        options=options,
-        gold_answers=golds,
-        subject=meta.get("task") or "",
-        subfield=meta.get("category") or "",
-        difficulty=meta.get("grade") or "",
-        source_dataset=meta.get("source") or REPO_ID,
+    return benchmark_row(
+        data_source=DATA_SOURCE, split=split, prompt_style=prompt_style,
+        question=qtext, answer=gt, images=[image], question_type=qtype, id=pid, ability="math",
+        options=options, gold_answers=golds, subject=meta.get("task") or "", subfield=meta.get("category") or "",
+        difficulty=meta.get("grade") or "", source_dataset=meta.get("source") or REPO_ID,
     )
 
 

@@ -46,8 +46,9 @@ from rlsd_verl.data.answers import (
     verifiable_kind,
 )
 from rlsd_verl.data.build import BadRowError, BuildContext, DatasetSpec, DropRow, build_dataset
-from rlsd_verl.data.prompts import question_with_options, user_content
-from rlsd_verl.data.schema import FREE_FORM, IMAGE_TOKEN, MULTIPLE_CHOICE, make_row
+from rlsd_verl.data.columns import benchmark_row
+from rlsd_verl.data.prompts import question_with_options
+from rlsd_verl.data.schema import FREE_FORM, IMAGE_TOKEN, MULTIPLE_CHOICE
 
 DATA_SOURCE = "OpenDataArena/MMFineReason-SFT-123K-Qwen3-VL-235B-Thinking"
 REPO_ID = DATA_SOURCE
@@ -143,20 +144,10 @@ def convert_row(raw: dict, where: str, ctx: BuildContext, *, prompt_style: str, 
         rid = f"{source_name}/{raw['id']}" if source_name else str(raw["id"])
     if source_name:
         ctx.note(f"kept_from_source:{source_name}")
-    return make_row(
-        data_source=data_source,
-        question=qtext,
-        answer=gt,
-        images=images,
-        prompt_content=user_content(qtext, prompt_style, qtype),
-        ability="reasoning",
-        id=rid,
-        split="train",
-        index=0,
-        question_type=qtype,
-        options=opts,
-        gold_answers=[gt] + ([answer] if answer != gt else []),
-        reference_solution=trace,
+    return benchmark_row(
+        data_source=data_source, split="train", prompt_style=prompt_style,
+        question=qtext, answer=gt, images=images, question_type=qtype, id=rid, ability="reasoning",
+        options=opts, gold_answers=[gt] + ([answer] if answer != gt else []), reference_solution=trace,
         source_dataset=str(source_name) or data_source,
     )
 

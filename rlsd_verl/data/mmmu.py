@@ -26,8 +26,9 @@ import re
 from rlsd_verl.data import cli
 from rlsd_verl.data.answers import letter_of, parse_gold_list, parse_list_literal
 from rlsd_verl.data.build import BadRowError, BuildContext, DatasetSpec, Expected, build_dataset
-from rlsd_verl.data.prompts import question_with_options, user_content
-from rlsd_verl.data.schema import FREE_FORM, IMAGE_TOKEN, MULTIPLE_CHOICE, make_row, option_letters
+from rlsd_verl.data.columns import benchmark_row, option_letter, str_column
+from rlsd_verl.data.prompts import question_with_options
+from rlsd_verl.data.schema import FREE_FORM, IMAGE_TOKEN, MULTIPLE_CHOICE
 
 DATA_SOURCE = "MMMU/MMMU"
 REPO_ID = "MMMU/MMMU"
@@ -59,33 +60,20 @@ def subject_of(row_id: str) -> str:
     return "_".join(parts[1:-1])
 
 
-def _str_field(raw: dict, col: str, where: str, *, allow_empty: bool = False) -> str:
-    v = raw.get(col)
-    if v is None:
-        if allow_empty:
-            return ""
-        raise BadRowError(f"{where}: column {col} is missing/null")
-    if not isinstance(v, str):
-        raise BadRowError(f"{where}: column {col} must be a string, got {type(v).__name__}")
-    if not allow_empty and not v.strip():
-        raise BadRowError(f"{where}: column {col} is empty")
-    return v
-
-
 def convert_row(raw: dict, where: str, ctx: BuildContext, *, split: str, prompt_style: str,
                 subjects: set[str] | None = None) -> dict | None:
-    rid = _str_field(raw, "id", where)
+    rid = str_column(raw, "id", where)
     if not rid.startswith(f"{split}_"):
         raise BadRowError(f"{where}: id {rid!r} does not belong to split {split!r} (wrong input file?)")
     subject = subject_of(rid)
     if subjects is not None and subject not in subjects:
         return None
-    question = _str_field(raw, "question", where)
+    question = str_column(raw, "question", where)
     try:
         options = parse_list_literal(raw.get("options"), f"{where}, column options")
     except ValueError as e:
         raise BadRowError(str(e)) from None
-    qt_raw = _str_field(raw, "question_type", where)
+    qt_raw = str_column(raw, "question_type", where)
     if qt_raw not in QUESTION_TYPES:
         raise BadRowError(f"{where}: column question_type is {qt_raw!r}, expected one of {sorted(QUESTION_TYPES)}")
     qtype = QUESTION_TYPES[qt_raw]
@@ -130,15 +118,12 @@ def convert_row(raw: dict, where: str, ctx: BuildContext, *, split: str, prompt_
         if any(IMAGE_TOKEN in o for o in new_options):
             ctx.note("image_options")
 
-    answer = _str_field(raw, "answer", where).strip()
+    answer = str_column(raw, "answer", where).strip()
     if qtype == MULTIPLE_CHOICE:
         if not options:
             raise BadRowError(f"{where}: multiple-choice row with empty options {raw.get('options')!r}")
-        letter = letter_of(answer)
-        letters = option_letters(len(options))
-        if letter is None or letter not in letters:
-            raise BadRowError(f"{where}: column answer {answer!r} is not one of the option letters {letters}")
-        gt, golds = letter, [letter]
+        gt = option_letter(letter_of(answer), len(options), answer, where)
+        golds = [gt]
         qtext = question_with_options(new_question, new_options)
     else:
         golds = parse_gold_list(answer)
@@ -150,24 +135,13 @@ def convert_row(raw: dict, where: str, ctx: BuildContext, *, split: str, prompt_
         qtext = new_question
         if options:
             ctx.note("open_question_with_options_ignored")
-    return make_row(
-        data_source=DATA_SOURCE,
-        question=qtext,
-        answer=gt,
-        images=images,
-        prompt_content=user_content(qtext, prompt_style, qtype),
-        ability="mmmu",
-        id=rid,
-        split=split,
-        index=0,
-        question_type=qtype,
-        options=options if qtype == MULTIPLE_CHOICE else [],
-        gold_answers=golds,
-        reference_solution=_str_field(raw, "explanation", where, allow_empty=True),
-        subject=subject,
-        subfield=_str_field(raw, "subfield", where, allow_empty=True),
-        difficulty=_str_field(raw, "topic_difficulty", where, allow_empty=True),
-        source_dataset=REPO_ID,
+    return benchmark_row(
+        data_source=DATA_SOURCE, split=split, prompt_style=prompt_style,
+        question=qtext, answer=gt, images=images, question_type=qtype, id=rid, ability="mmmu",
+        options=options if qtype == MULTIPLE_CHOICE else [], gold_answers=golds, subject=subject,
+        reference_solution=str_column(raw, "explanation", where, allow_empty=True),
+        subfield=str_column(raw, "subfield", where, allow_empty=True),
+        difficulty=str_column(raw, "topic_difficulty", where, allow_empty=True),
     )
 
 

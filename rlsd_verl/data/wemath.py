@@ -22,8 +22,9 @@ from __future__ import annotations
 from rlsd_verl.data import cli
 from rlsd_verl.data.answers import letter_of, parse_lettered_options, relabelled_letter
 from rlsd_verl.data.build import BadRowError, BuildContext, DatasetSpec, Expected, build_dataset
-from rlsd_verl.data.prompts import question_with_options, user_content
-from rlsd_verl.data.schema import IMAGE_TOKEN, MULTIPLE_CHOICE, make_row, option_letters
+from rlsd_verl.data.columns import benchmark_row, id_column, no_image_token, option_letter, str_column
+from rlsd_verl.data.prompts import question_with_options
+from rlsd_verl.data.schema import IMAGE_TOKEN, MULTIPLE_CHOICE
 
 DATA_SOURCE = "We-Math/We-Math"
 REPO_ID = "We-Math/We-Math"
@@ -33,16 +34,10 @@ JSON_NAMES = ("{split}.json", "data/{split}.json", "{split}.jsonl")
 
 
 def convert_row(raw: dict, where: str, ctx: BuildContext, *, split: str, prompt_style: str) -> dict:
-    base_id = raw.get("ID")
-    if base_id in (None, ""):
-        raise BadRowError(f"{where}: column ID is missing")
+    base_id = id_column(raw, "ID", where)
     key = raw.get("key") or ""
-    rid = f"{base_id}/{key}" if key else str(base_id)
-    question = raw.get("question")
-    if not isinstance(question, str) or not question.strip():
-        raise BadRowError(f"{where}: column question is empty")
-    if IMAGE_TOKEN in question:
-        raise BadRowError(f"{where}: question already contains a literal {IMAGE_TOKEN!r} token")
+    rid = f"{base_id}/{key}" if key else base_id
+    question = no_image_token(str_column(raw, "question", where), "question", where)
     repairs: list[str] = []
     try:
         options = parse_lettered_options(raw.get("option"), f"{where}, column option", repairs=repairs)
@@ -54,32 +49,18 @@ def convert_row(raw: dict, where: str, ctx: BuildContext, *, split: str, prompt_
         ctx.note("letter_valued_options")
     if len({o.strip() for o in options}) < len(options):
         ctx.note("duplicate_option_texts")
-    letters = option_letters(len(options))
     letter = letter_of(str(raw.get("answer") or ""))
     if letter is not None:
         letter = relabelled_letter(repairs, letter)
-    if letter is None or letter not in letters:
-        raise BadRowError(f"{where}: column answer {raw.get('answer')!r} is not one of the option letters {letters}")
+    letter = option_letter(letter, len(options), raw.get("answer"), where)
     if raw.get("image_path") is None:
         raise BadRowError(f"{where}: column image_path is null")
     image = ctx.image(raw["image_path"], f"{where}, column image_path")
     qtext = question_with_options(f"{IMAGE_TOKEN}\n{question.strip()}", options)
-    return make_row(
-        data_source=DATA_SOURCE,
-        question=qtext,
-        answer=letter,
-        images=[image],
-        prompt_content=user_content(qtext, prompt_style, MULTIPLE_CHOICE),
-        ability="math",
-        id=rid,
-        split=split,
-        index=0,
-        question_type=MULTIPLE_CHOICE,
-        options=options,
-        gold_answers=[letter],
-        subject=raw.get("knowledge concept") or "",
-        subfield=key,
-        source_dataset=REPO_ID,
+    return benchmark_row(
+        data_source=DATA_SOURCE, split=split, prompt_style=prompt_style,
+        question=qtext, answer=letter, images=[image], question_type=MULTIPLE_CHOICE, id=rid, ability="math",
+        options=options, subject=raw.get("knowledge concept") or "", subfield=key,
     )
 
 

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from rlsd_verl.data import cli
 from rlsd_verl.data.build import BadRowError, BuildContext, DatasetSpec, Expected, build_dataset
-from rlsd_verl.data.prompts import user_content
-from rlsd_verl.data.schema import FREE_FORM, IMAGE_TOKEN, make_row
+from rlsd_verl.data.columns import answer_column, benchmark_row, id_column, no_image_token, str_column
+from rlsd_verl.data.schema import FREE_FORM, IMAGE_TOKEN
 
 REPO_ID = "jonathan-roberts1/zerobench"
 SPLITS = ("zerobench", "zerobench_subquestions")
@@ -30,18 +30,9 @@ NATIVE_SUFFIX = "Answer with only the final answer."
 
 
 def convert_row(raw: dict, where: str, ctx: BuildContext, *, split: str, prompt_style: str) -> dict:
-    qid = raw.get("question_id")
-    if qid in (None, ""):
-        raise BadRowError(f"{where}: column question_id is missing")
-    text = raw.get("question_text")
-    if not isinstance(text, str) or not text.strip():
-        raise BadRowError(f"{where}: column question_text is empty")
-    if IMAGE_TOKEN in text:
-        raise BadRowError(f"{where}: question_text already contains a literal {IMAGE_TOKEN!r} token")
-    answer = raw.get("question_answer")
-    if answer is None or not str(answer).strip():
-        raise BadRowError(f"{where}: column question_answer is empty")
-    answer = str(answer).strip()
+    qid = id_column(raw, "question_id", where)
+    text = no_image_token(str_column(raw, "question_text", where), "question_text", where)
+    answer = answer_column(raw, "question_answer", where)
     decoded = raw.get("question_images_decoded")
     if decoded:
         col, values = "question_images_decoded", list(decoded)
@@ -53,18 +44,10 @@ def convert_row(raw: dict, where: str, ctx: BuildContext, *, split: str, prompt_
     if len(images) > 1:
         ctx.note("multi_image_questions")
     qtext = f"{IMAGE_TOKEN}\n" * len(images) + text.strip()
-    return make_row(
-        data_source=DATA_SOURCES[split],
-        question=qtext,
-        answer=answer,
-        images=images,
-        prompt_content=user_content(qtext, prompt_style, FREE_FORM, native_free_form=NATIVE_SUFFIX),
-        ability="visual_reasoning",
-        id=str(qid),
-        split=split,
-        index=0,
-        question_type=FREE_FORM,
-        source_dataset=REPO_ID,
+    return benchmark_row(
+        data_source=DATA_SOURCES[split], split=split, prompt_style=prompt_style,
+        question=qtext, answer=answer, images=images, question_type=FREE_FORM, id=qid, ability="visual_reasoning",
+        native={"native_free_form": NATIVE_SUFFIX}, source_dataset=REPO_ID,
     )
 
 

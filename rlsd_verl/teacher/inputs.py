@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import copy
 import logging
+from collections import Counter
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any, Optional
@@ -97,6 +98,20 @@ class TeacherPrompt:
     videos: Optional[list] = None
     #: rendered without the image processor (placeholder runs copied from the student's prompt)
     fast_path: bool = False
+    #: why the student's prompt ids could not be reused ("" on the fast path or when none were given):
+    #: one of :data:`FALLBACK_REASONS`
+    fallback_reason: str = ""
+
+
+#: why a VL prompt takes the processor fallback: the template's placeholders and the student's runs do not
+#: pair up one to one (Qwen3-VL renders a video as timestamped frame groups: one placeholder, several runs),
+#: or they pair up but the expansion differs from the student's ids (a processor that adds other tokens)
+FALLBACK_REASONS = {
+    "placeholders_unpaired": "the template's media placeholders do not pair one to one with the student's "
+                             "placeholder runs (e.g. Qwen3-VL splits a video into timestamped frame groups)",
+    "ids_differ": "the placeholders pair up but the expanded ids differ from the student's (a template or "
+                  "processor that adds or merges tokens)",
+}
 
 
 def media_token_ids(processor) -> tuple[int, ...]:
@@ -177,7 +192,9 @@ class TeacherPromptBuilder:
     prompt_style: str = "paper"
     _builder: Any = field(default=None, repr=False)
     _media: tuple = field(default=(), repr=False)
-    _fallback_logged: bool = field(default=False, repr=False)
+    #: prompts that took the processor fallback although the student's ids were given, per reason
+    #: (:data:`FALLBACK_REASONS`); each reason is logged once per builder
+    fallbacks: Counter = field(default_factory=Counter, repr=False)
 
     def __post_init__(self):
         from verl.utils.dataset.rl_dataset import get_dataset_class
@@ -223,10 +240,17 @@ class TeacherPromptBuilder:
         )
         return normalize_token_ids(out["input_ids"])
 
+    def fast_path_mismatch(self, student_messages: list[dict], student_prompt_ids: list[int]) -> str:
+        """``""`` when the fast render of the student's own messages gives the student's prompt ids, else
+        the reason it does not (a key of :data:`FALLBACK_REASONS`)."""
+        ids = expand_media_placeholders(self._collapsed_ids(student_messages), student_prompt_ids, self._media)
+        if ids is None:
+            return "placeholders_unpaired"
+        return "" if ids == list(student_prompt_ids) else "ids_differ"
+
     def fast_path_matches(self, student_messages: list[dict], student_prompt_ids: list[int]) -> bool:
         """True when the fast render of the student's own messages gives the student's prompt ids."""
-        ids = expand_media_placeholders(self._collapsed_ids(student_messages), student_prompt_ids, self._media)
-        return ids is not None and ids == list(student_prompt_ids)
+        return not self.fast_path_mismatch(student_messages, student_prompt_ids)
 
     def render(
         self,
@@ -273,14 +297,16 @@ class TeacherPromptBuilder:
         raw_prompt = list(raw_prompt)
         if student_prompt_ids is not None and self.processor is None:
             student_prompt_ids = None  # text models: the render is tokenization only
-        if student_prompt_ids is not None and not self.fast_path_matches(raw_prompt, student_prompt_ids):
-            if not self._fallback_logged:  # counted per row in rlsd_teacher_info (fast_path = 0)
+        reason = self.fast_path_mismatch(raw_prompt, student_prompt_ids) if student_prompt_ids is not None else ""
+        if reason:
+            # counted per row in rlsd_teacher_info (fast_path = 0) and per reason in self.fallbacks
+            self.fallbacks[reason] += 1
+            if self.fallbacks[reason] == 1:
                 logger.warning(
                     "teacher prompt: rendering the student's messages without images did not reproduce the student's "
-                    "prompt ids (a template that merges placeholders, or a processor that adds tokens, e.g. video "
-                    "timestamps); such prompts run the image processor (metric teacher_fast_path_frac < 1)"
+                    "prompt ids (%s: %s); such prompts run the image processor (metric teacher_fast_path_frac < 1)",
+                    reason, FALLBACK_REASONS[reason],
                 )
-                self._fallback_logged = True
             student_prompt_ids = None
         kw = dict(student_prompt_ids=student_prompt_ids, images=images, videos=videos)
         hint_ids = self.tokenizer.encode(hint, add_special_tokens=False) if hint else []
@@ -305,7 +331,7 @@ class TeacherPromptBuilder:
             if len(ids) > self.prompt_budget and hint:
                 hint, hint_ids = "", []
                 ids, images, videos, fast = self.render(messages_for(hint), **kw)
-        return TeacherPrompt(ids, truncated, len(hint_ids), images, videos, fast)
+        return TeacherPrompt(ids, truncated, len(hint_ids), images, videos, fast, reason)
 
 
 def teacher_position_ids(processor, input_ids: torch.Tensor, multi_modal_inputs: dict) -> torch.Tensor:

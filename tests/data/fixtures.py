@@ -16,6 +16,8 @@ import datasets
 from datasets import Features, Image, List, Value
 from PIL import Image as PILImage
 
+from rlsd_verl.data.schema import load_parquet
+
 COLOURS = {
     1: (255, 0, 0),
     2: (0, 255, 0),
@@ -25,6 +27,18 @@ COLOURS = {
     6: (255, 0, 255),
     7: (128, 128, 128),
 }
+
+
+def run_build(builder, inp, out, **kw) -> dict:
+    """``builder`` (a ``build_<name>`` function) on the input ``inp`` into the folder ``out``: no progress bar,
+    and the known-size check off unless ``allow_count_mismatch`` is given; returns the summary."""
+    kw.setdefault("allow_count_mismatch", True)
+    return builder(input=str(inp), output_dir=str(out), progress=False, **kw)
+
+
+def rows_by_id(path) -> dict:
+    """The rows of a built parquet file, by ``extra_info.id``."""
+    return {r["extra_info"]["id"]: r for r in load_parquet(path)}
 
 
 def png(colour=(255, 0, 0), size=(8, 6), mode="RGB") -> bytes:

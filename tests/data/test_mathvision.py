@@ -13,16 +13,10 @@ from fixtures import colour_of
 from rlsd_verl.data import mathvision
 from rlsd_verl.data.build import BadRowError, CountMismatchError, Expected
 from rlsd_verl.data.images import BadImageError
-from rlsd_verl.data.schema import load_parquet
 
 
 def build(inp, out, **kw):
-    kw.setdefault("allow_count_mismatch", True)
-    return mathvision.build_mathvision(input=str(inp), output_dir=str(out), progress=False, **kw)
-
-
-def by_id(path):
-    return {r["extra_info"]["id"]: r for r in load_parquet(path)}
+    return fx.run_build(mathvision.build_mathvision, inp, out, **kw)
 
 
 def check_rows(rows):
@@ -53,7 +47,7 @@ def test_hub_layout(tmp_path):
     s = build(tmp_path / "in", tmp_path / "out", split="testmini")  # must not pick up test-*.parquet
     assert (s["rows"], s["multiple_choice"], s["free_form"], s["images"]) == (4, 2, 2, 4)
     assert s["notes"]["repaired_gold_escapes"] == 1 and s["notes"]["letter_only_options"] == 1
-    check_rows(by_id(tmp_path / "out" / "mathvision_testmini.parquet"))
+    check_rows(fx.rows_by_id(tmp_path / "out" / "mathvision_testmini.parquet"))
     assert build(tmp_path / "in", tmp_path / "out", split="test")["rows"] == 1
 
 
@@ -61,7 +55,7 @@ def test_github_jsonl_layout(tmp_path):
     fx.write_mathvision_github(tmp_path / "gh", "test")
     s = build(tmp_path / "gh", tmp_path / "out", split="test")
     assert s["input"] == "json: data/test.jsonl" and s["rows"] == 4
-    check_rows(by_id(tmp_path / "out" / "mathvision_test.parquet"))
+    check_rows(fx.rows_by_id(tmp_path / "out" / "mathvision_test.parquet"))
     # the jsonl file given directly works too, and a missing image file is a loud error
     os.remove(tmp_path / "gh" / "data" / "images" / "5.jpg")
     with pytest.raises(BadImageError, match=r"id=5\), column image: image file not found"):
@@ -72,7 +66,7 @@ def test_save_to_disk_layout(tmp_path):
     ds = datasets.Dataset.from_list(fx.mathvision_rows(), features=fx.MATHVISION_FEATURES)
     datasets.DatasetDict({"testmini": ds}).save_to_disk(str(tmp_path / "disk"))
     build(tmp_path / "disk", tmp_path / "out", split="testmini")
-    check_rows(by_id(tmp_path / "out" / "mathvision_testmini.parquet"))
+    check_rows(fx.rows_by_id(tmp_path / "out" / "mathvision_testmini.parquet"))
 
 
 def test_counts(tmp_path, monkeypatch):

@@ -21,10 +21,6 @@ def write_shards(root, rows):
     return str(root)
 
 
-def by_id(path):
-    return {r["extra_info"]["id"]: r for r in load_parquet(path)}
-
-
 def test_filter_and_drop_reasons(tmp_path):
     s = mmfinereason.build_mmfinereason(input=write_shards(tmp_path / "in", fx.mmfinereason_rows()),
                                         output_dir=str(tmp_path / "out"), **Q)
@@ -32,7 +28,7 @@ def test_filter_and_drop_reasons(tmp_path):
     assert s["dropped"] == {"answer_not_rule_verifiable": 1, "image_token_mismatch": 1}
     assert s["dropped_examples"] == {"answer_not_rule_verifiable": ["mmfr-3"], "image_token_mismatch": ["mmfr-4"]}
     assert s["rows"] + s["dropped_total"] == s["source_rows_read"]  # nothing vanishes silently
-    rows = by_id(tmp_path / "out/mmfinereason_train.parquet")
+    rows = fx.rows_by_id(tmp_path / "out/mmfinereason_train.parquet")
     # the id is <source>/<id>: the release's ids restart in every source subset
     assert set(rows) == {"MMR1/mmfr-0", "MMK12/mmfr-1", "BMMR/mmfr-2", "GameQA-140K/mmfr-5", "FineVision-raven/mmfr-6"}
     r = rows["MMR1/mmfr-0"]  # letter gold + option lines in the question -> multiple choice
@@ -58,8 +54,8 @@ def test_val_split_is_deterministic_and_disjoint(tmp_path):
     assert s1["rows_per_output"] == s2["rows_per_output"]
     assert s1["rows_per_output"]["train"] + s1["rows_per_output"]["val"] == 40
     assert 0 < s1["rows_per_output"]["val"] < 20
-    train = by_id(tmp_path / "a/mmfinereason_train.parquet")
-    val = by_id(tmp_path / "a/mmfinereason_val.parquet")
+    train = fx.rows_by_id(tmp_path / "a/mmfinereason_train.parquet")
+    val = fx.rows_by_id(tmp_path / "a/mmfinereason_val.parquet")
     assert not set(train) & set(val)
     ids = [f"GameQA-140K/row-{i}" for i in range(40)]
     assert set(val) == {i for i in ids if mmfinereason.val_bucket(i, 0.25)}
@@ -127,7 +123,7 @@ def test_real_quirks_per_subset_ids_inline_options_content_and_multi_part_golds(
     problems = [json.loads(line) for line in open(s["problems_path"])]
     assert [(p["id"], p["kind"], p["reason"]) for p in problems] == [("11", "dropped", "multi_part_gold")]
     assert "4:1" in problems[0]["message"]
-    got = by_id(tmp_path / "out/mmfinereason_train.parquet")
+    got = fx.rows_by_id(tmp_path / "out/mmfinereason_train.parquet")
     assert set(got) == {"FineVision-ai2d_merged/8", "FineVision-geo170k(qa)/8", "S/9", "S/10"}
     r = got["S/9"]
     assert r["extra_info"]["question_type"] == "multiple_choice" and r["extra_info"]["options"] == ["256", "512", "944"]

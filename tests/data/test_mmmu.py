@@ -22,12 +22,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 
 def build(inp, out, **kw):
-    kw.setdefault("allow_count_mismatch", True)
-    return mmmu.build_mmmu(input=str(inp), output_dir=str(out), progress=False, **kw)
-
-
-def rows_by_id(path):
-    return {r["extra_info"]["id"]: r for r in load_parquet(path)}
+    return fx.run_build(mmmu.build_mmmu, inp, out, **kw)
 
 
 def test_hub_layout_sharded_quirks(tmp_path):
@@ -43,7 +38,7 @@ def test_hub_layout_sharded_quirks(tmp_path):
     assert json.load(open(tmp_path / "out" / "mmmu_validation.summary.json"))["rows"] == 5
     assert check_parquet(out)["rows"] == 5
 
-    rows = rows_by_id(out)
+    rows = fx.rows_by_id(out)
     assert [r["extra_info"]["index"] for r in load_parquet(out)] == list(range(5))
     # question placeholders then option placeholders, textual order, repeats repeated
     r = rows["validation_Accounting_1"]
@@ -80,7 +75,7 @@ def test_merged_mirror_layout(tmp_path):
     s = build(tmp_path / "in", tmp_path / "out", subjects=["Art_Theory"])
     assert s["rows"] == 2 and s["not_selected"] == 3 and s["count_check"].startswith("skipped")
     s = build(tmp_path / "in", tmp_path / "out", split="dev")
-    assert s["rows"] == 2 and set(rows_by_id(tmp_path / "out" / "mmmu_dev.parquet")) == {
+    assert s["rows"] == 2 and set(fx.rows_by_id(tmp_path / "out" / "mmmu_dev.parquet")) == {
         "dev_Art_Theory_1", "dev_Art_Theory_2"}
 
 
@@ -177,7 +172,7 @@ def test_skip_bad_counts_and_continues(tmp_path):
     s = build(tmp_path / "in", tmp_path / "out", skip_bad=True)
     assert s["rows"] == 1 and s["skipped_bad"] == {"bad_image": 1, "bad_row": 1} and s["skipped_bad_total"] == 2
     assert "validation_Accounting_2" in s["skipped_bad_examples"]["bad_image"][0]
-    assert list(rows_by_id(tmp_path / "out" / "mmmu_validation.parquet")) == ["validation_Accounting_1"]
+    assert list(fx.rows_by_id(tmp_path / "out" / "mmmu_validation.parquet")) == ["validation_Accounting_1"]
 
 
 def test_duplicate_ids_are_an_error(tmp_path):

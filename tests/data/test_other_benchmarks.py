@@ -16,10 +16,6 @@ from rlsd_verl.data.sources import InputError
 Q = dict(progress=False)
 
 
-def by_id(path):
-    return {r["extra_info"]["id"]: r for r in load_parquet(path)}
-
-
 # ------------------------------------------------------------------------------------ MathVista
 def test_mathvista(tmp_path):
     fx.write_hub_parquet(tmp_path / "in/data/testmini-00000-of-00001-abc.parquet", fx.mathvista_rows(),
@@ -27,7 +23,7 @@ def test_mathvista(tmp_path):
     s = mathvista.build_mathvista(input=str(tmp_path / "in"), output_dir=str(tmp_path / "out"),
                                   allow_count_mismatch=True, **Q)
     assert (s["rows"], s["multiple_choice"], s["free_form"]) == (3, 1, 2)
-    rows = by_id(tmp_path / "out/mathvista_testmini.parquet")
+    rows = fx.rows_by_id(tmp_path / "out/mathvista_testmini.parquet")
     r = rows["2"]  # gold is the choice text -> its letter
     assert r["reward_model"]["ground_truth"] == "B" and r["extra_info"]["options"] == ["circle", "square", "triangle"]
     assert r["extra_info"]["question"] == "<image>\nWhich shape is red?\nOptions:\nA. circle\nB. square\nC. triangle"
@@ -73,7 +69,7 @@ def test_mathvista_duplicate_choices_make_every_matching_letter_a_gold(tmp_path)
     s = mathvista.build_mathvista(input=str(tmp_path / "in"), output_dir=str(tmp_path / "out"),
                                   allow_count_mismatch=True, **Q)
     assert s["rows"] == 3 and s["notes"]["duplicate_choice_gold"] == 1
-    r = by_id(tmp_path / "out/mathvista_testmini.parquet")["2"]
+    r = fx.rows_by_id(tmp_path / "out/mathvista_testmini.parquet")["2"]
     assert r["reward_model"]["ground_truth"] == "C" and r["extra_info"]["gold_answers"] == ["C", "D"]
     from rlsd_verl.rewards import compute_score
 
@@ -90,7 +86,7 @@ def test_wemath(tmp_path):
         wemath.build_wemath(input=str(tmp_path / "in"), output_dir=str(tmp_path / "out"), **Q)
     s = wemath.build_wemath(input=str(tmp_path / "in"), output_dir=str(tmp_path / "out"), limit=10, **Q)
     assert (s["rows"], s["multiple_choice"]) == (2, 2)
-    rows = by_id(tmp_path / "out/wemath_testmini.parquet")
+    rows = fx.rows_by_id(tmp_path / "out/wemath_testmini.parquet")
     assert set(rows) == {"3steps_165/3steps_3", "3steps_165/3steps_1"}  # ID repeats across steps
     r = rows["3steps_165/3steps_3"]
     assert r["extra_info"]["options"] == ["200.96", "3215.36", "6280", "32", "No correct answer"]
@@ -112,7 +108,7 @@ def test_wemath_json_release_with_image_folder(tmp_path):
     s = wemath.build_wemath(input=str(tmp_path / "in"), output_dir=str(tmp_path / "out"),
                             allow_count_mismatch=True, **Q)
     assert s["rows"] == 2
-    assert colour_of(by_id(tmp_path / "out/wemath_testmini.parquet")["3steps_165/3steps_1"]["images"][0]) == COLOURS[2]
+    assert colour_of(fx.rows_by_id(tmp_path / "out/wemath_testmini.parquet")["3steps_165/3steps_1"]["images"][0]) == COLOURS[2]
 
 
 def test_wemath_bad_rows_are_all_reported_and_skip_bad_writes_the_rest(tmp_path):
@@ -149,7 +145,7 @@ def test_wemath_real_option_quirks_convert(tmp_path):
                             allow_count_mismatch=True, **Q)
     assert s["rows"] == 4 and s["skipped_bad_total"] == 0 and s["problems_path"] is None
     assert s["notes"]["letter_valued_options"] == 1 and s["notes"]["duplicate_option_texts"] == 1
-    got = by_id(tmp_path / "out/wemath_testmini.parquet")
+    got = fx.rows_by_id(tmp_path / "out/wemath_testmini.parquet")
     assert got["3steps_165/k0"]["extra_info"]["options"] == ["Turn about point O.", "Slide along L.", "No.",
                                                              "No correct answer"]
     assert [got[f"3steps_165/k{i}"]["reward_model"]["ground_truth"] for i in range(4)] == [q[2] for q in quirks]
@@ -166,7 +162,7 @@ def test_zerobench_main_and_sub(tmp_path):
     sub = zerobench.build_zerobench(input=str(tmp_path / "in"), split="sub", output_dir=str(tmp_path / "out"),
                                     allow_count_mismatch=True, prompt_style="native", **Q)
     assert (main["rows"], sub["rows"], sub["images"]) == (1, 2, 3)  # main must not read the sub file
-    rows = by_id(tmp_path / "out/zerobench_zerobench_subquestions.parquet")
+    rows = fx.rows_by_id(tmp_path / "out/zerobench_zerobench_subquestions.parquet")
     r = rows["1_2"]
     assert r["extra_info"]["question"] == "<image>\n<image>\nCompare both images: which has more blue?"
     assert [colour_of(im) for im in r["images"]] == [COLOURS[3], COLOURS[2]]

@@ -218,3 +218,79 @@ def test_an_over_budget_prompt_renders_at_most_three_times(tiny_models, syntheti
     calls.clear()
     builder.build(raw, "7")  # within budget: one render
     assert len(calls) == 1
+
+
+def _video_row(raw):
+    """One user turn with a four-frame video (frames built from the row's image), as verl's dataset writes it."""
+    image = next(p["image"] for p in raw[-1]["content"] if p["type"] == "image")
+    frames = [image, image.transpose(0), image, image.transpose(1)]
+    return [{"role": "user", "content": [{"type": "video", "video": frames}, {"type": "text", "text": "What changes?"}]}]
+
+
+def _runs(ids, token):
+    return sum(1 for a, b in zip([None] + ids, ids) if b == token and a != token)
+
+
+def test_video_row_fast_path_equals_the_processor_on_qwen2_5_vl(tiny_models, synthetic, monkeypatch):
+    tok, proc, cfg, ds = _dataset(tiny_models["qwen2_5_vl"], synthetic["vl"][0])
+    raw = _video_row(ds[0]["raw_prompt"])
+    student = _builder(tok, proc, cfg, "qwen2_5_vl", template="{hint}").build(raw, "")
+    slow = _builder(tok, proc, cfg, "qwen2_5_vl").build(raw, "3 + 4 = 7")
+    vid = tok.convert_tokens_to_ids("<|video_pad|>")
+    assert not slow.fast_path and len(slow.videos) == 1 and not slow.images
+    assert _runs(slow.prompt_ids, vid) == 1 and slow.prompt_ids.count(vid) == student.prompt_ids.count(vid) > 1
+    text = tok.decode(slow.prompt_ids)
+    assert text.index("<|video_pad|>") < text.index("What changes?") < text.index("3 + 4 = 7")
+    builder = _builder(tok, proc, cfg, "qwen2_5_vl")
+    # the fast path decodes no frame and runs no video processor
+    monkeypatch.setattr(type(builder), "_multi_modal", lambda *a, **k: (_ for _ in ()).throw(AssertionError("decoded")))
+    monkeypatch.setattr(proc, "video_processor", None)
+    fast = builder.build(raw, "3 + 4 = 7", student_prompt_ids=student.prompt_ids)
+    monkeypatch.undo()
+    assert fast.fast_path and fast.fallback_reason == "" and not builder.fallbacks
+    assert fast.prompt_ids == slow.prompt_ids
+
+
+def test_video_row_takes_the_counted_fallback_on_qwen3_vl(tiny_models, synthetic, caplog):
+    """Qwen3-VL renders a video as timestamped frame groups: one template placeholder, several runs."""
+    tok, proc, cfg, ds = _dataset(tiny_models["qwen3_vl"], synthetic["vl"][0])
+    raw = _video_row(ds[0]["raw_prompt"])
+    student = _builder(tok, proc, cfg, "qwen3_vl", template="{hint}").build(raw, "")
+    vid = tok.convert_tokens_to_ids("<|video_pad|>")
+    assert _runs(student.prompt_ids, vid) > 1 and "seconds>" in tok.decode(student.prompt_ids)
+    slow = _builder(tok, proc, cfg, "qwen3_vl").build(raw, "3 + 4 = 7")
+    builder = _builder(tok, proc, cfg, "qwen3_vl")
+    assert builder.fast_path_mismatch(raw, student.prompt_ids) == "placeholders_unpaired"
+    with caplog.at_level("WARNING", logger="rlsd_verl.teacher.inputs"):
+        # as the agent loop calls it: the student's ids and its already processed video
+        built = builder.build(raw, "3 + 4 = 7", student_prompt_ids=student.prompt_ids, videos=student.videos)
+        again = builder.build(raw, "3 + 4 = 7", student_prompt_ids=student.prompt_ids, videos=student.videos)
+    assert not built.fast_path and built.fallback_reason == "placeholders_unpaired"
+    assert builder.fallbacks == {"placeholders_unpaired": 2}
+    assert sum("placeholders_unpaired" in r.message for r in caplog.records) == 1  # logged once per reason
+    assert built.prompt_ids == again.prompt_ids == slow.prompt_ids
+    assert built.prompt_ids.count(vid) == student.prompt_ids.count(vid)
+
+
+@pytest.mark.parametrize("model,model_type", [("qwen2_5_vl", "qwen2_5_vl"), ("qwen3_vl", "qwen3_vl")])
+def test_video_row_teacher_positions_continue_the_students(tiny_models, synthetic, model, model_type):
+    """The hint follows the video: every position up to it is the student's, the video spans several frames."""
+    tok, proc, cfg, ds = _dataset(tiny_models[model], synthetic["vl"][0])
+    raw = _video_row(ds[0]["raw_prompt"])
+    student = _builder(tok, proc, cfg, model_type, template="{hint}").build(raw, "")
+    teacher = _builder(tok, proc, cfg, model_type).build(raw, "3 + 4 = 7")
+    from verl.utils.tokenizer.chat_template import apply_chat_template
+    from verl.utils.tokenizer.tokenizer import build_multimodal_processor_inputs
+
+    text = apply_chat_template(proc, raw, tokenize=False, add_generation_prompt=True)
+    mm = dict(build_multimodal_processor_inputs(proc, text=[text], videos=student.videos))
+    assert mm["input_ids"][0].tolist() == student.prompt_ids  # the student's mm inputs describe its video
+    s_pos = teacher_position_ids(proc, torch.tensor(student.prompt_ids), mm)
+    t_pos = teacher_position_ids(proc, torch.tensor(teacher.prompt_ids), mm)
+    s, t = student.prompt_ids, teacher.prompt_ids
+    head = next(i for i, (a, b) in enumerate(zip(s, t)) if a != b)
+    vid = torch.tensor(t) == tok.convert_tokens_to_ids("<|video_pad|>")
+    assert vid[:head].sum() == vid.sum() > 0  # the video lies before the hint
+    assert torch.equal(t_pos[:, :head], s_pos[:, :head])
+    assert t_pos[1][vid].unique().numel() > 1  # the frames get distinct temporal positions
+    assert torch.all(t_pos[1:, head:].diff(dim=1) == 1)  # text after the video advances by one per token
