@@ -207,6 +207,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rollout-n", type=int, default=4)
     p.add_argument("--max-response-length", type=int, default=24)
     p.add_argument("--lr", type=float, default=1e-5)
+    p.add_argument("--temperature", type=float, default=1.0,
+                   help="rollout sampling temperature (default 1.0, verl's; held-out accuracy is always greedy)")
     p.add_argument("--decay-steps", type=int, default=None, help="RLSD λ decay length (default: --steps)")
     p.add_argument("--sync-interval", type=int, default=None, help="teacher refresh interval (default: --test-freq)")
     p.add_argument("--out", type=Path, default=None, help="run folder (default: a temporary folder)")
@@ -223,6 +225,13 @@ def main(argv: list[str] | None = None) -> int:
     decay = args.decay_steps if args.decay_steps is not None else args.steps
     sync = args.sync_interval if args.sync_interval is not None else args.test_freq
 
+    python = None  # the trainer runs in this interpreter, or in the vLLM environment for --rollout vllm
+    if args.rollout == "vllm":
+        from rlsd_verl.cpu.vllm_checks import vllm_env_python
+
+        python = vllm_env_python()
+        if not Path(python).exists():
+            p.error(f"--rollout vllm needs the vLLM environment: {python} is missing (bash scripts/install_vllm_cpu.sh)")
     out = args.out or Path(tempfile.mkdtemp(prefix="rlsd_curves_"))
     t_start = time.perf_counter()
     model, train, val = smollm2_assets(out / "data", n_train=max(256, args.steps * args.prompts_per_step), task=args.task,
@@ -241,6 +250,7 @@ def main(argv: list[str] | None = None) -> int:
                 max_response_length=args.max_response_length, lr=args.lr, seed=seed,
             ) + method_overrides(method) + template_overrides(template_text, out / name) + [
                 f"actor_rollout_ref.rollout.name={args.rollout}",
+                f"actor_rollout_ref.rollout.temperature={args.temperature}",
                 f"trainer.total_training_steps={args.steps}",
                 "trainer.val_before_train=True",
                 f"trainer.test_freq={args.test_freq}",
@@ -263,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"[{time.perf_counter() - t_start:7.0f} s] running {name} ({args.steps} steps, attempt {attempt}) ...",
                       flush=True)
                 t0 = time.perf_counter()
-                run = run_main(out / name, name, overrides, timeout=args.timeout)
+                run = run_main(out / name, name, overrides, timeout=args.timeout, python=python)
                 run_seconds[name] = time.perf_counter() - t0
                 if run.returncode == 0:
                     break
@@ -294,7 +304,8 @@ def main(argv: list[str] | None = None) -> int:
         "teacher_template": args.template, "rollout": args.rollout,
         "methods": args.methods, "seeds": args.seeds, "steps": args.steps, "test_freq": args.test_freq,
         "prompts_per_step": args.prompts_per_step, "rollout_n": args.rollout_n,
-        "max_response_length": args.max_response_length, "lr": args.lr, "rlsd_decay_steps": decay,
+        "max_response_length": args.max_response_length, "lr": args.lr, "temperature": args.temperature,
+        "rlsd_decay_steps": decay,
         "rlsd_sync_interval": sync,
         "command": "python benchmarks/learning_curves.py " + command,
     }
@@ -307,7 +318,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"wrote {args.json}")
     if args.png:
         title = (f"SmolLM2-135M-Instruct, addition ({args.task}), {args.rollout} rollout: {args.steps} steps x {args.prompts_per_step} prompts x "
-                 f"{args.rollout_n} rollouts, lr {args.lr:g}, seeds {args.seeds}")
+                 f"{args.rollout_n} rollouts, T {args.temperature:g}, lr {args.lr:g}, seeds {args.seeds}")
         plot(curves, summary, args.png, title, steps=per_step)
         print(f"wrote {args.png}")
     return 0

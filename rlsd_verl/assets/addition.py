@@ -15,6 +15,7 @@ sum) and ``extra_info.reference_solution`` (``"7 + 8 = 15"``), written atomicall
 
 from __future__ import annotations
 
+import itertools
 import os
 import random
 
@@ -23,17 +24,19 @@ QUESTION = "What is {a} + {b}?"
 N_VAL_PAIRS = 32
 _PAIRS_SEED = "rlsd_verl/addition/pairs"
 
-#: The tasks of :func:`make_rows` (``task=``): ``single`` is the single-digit sum above; the others take
-#: two steps (``a + b``, then ``+ c``), for learning curves where credit assignment has room. The held-out
-#: questions of a task are the first ``n_val`` of its question space shuffled once (fixed seed); training
-#: rows come only from the rest. ``hint`` adds a format instruction to the question.
+#: The tasks of :func:`make_rows` (``task=``): ``single`` is the single-digit sum above; the others need
+#: more than one step: ``three`` and ``three_hint`` add three digits (``a + b``, then ``+ c``), ``two_digit``
+#: adds two two-digit numbers (10–49, a carry in about half of them). ``operands`` gives each operand's
+#: inclusive range. The held-out questions of a task are the first ``n_val`` of its question space shuffled
+#: once (fixed seed); training rows come only from the rest. ``hint`` tasks add a format instruction.
 TASKS = {
-    "single": {"operands": 2, "n_val": N_VAL_PAIRS, "question": QUESTION},
-    "three": {"operands": 3, "n_val": 128, "question": "What is {a} + {b} + {c}?"},
+    "single": {"operands": ((0, 9), (0, 9)), "n_val": N_VAL_PAIRS, "question": QUESTION},
+    "three": {"operands": ((0, 9),) * 3, "n_val": 128, "question": "What is {a} + {b} + {c}?"},
     "three_hint": {
-        "operands": 3, "n_val": 128,
+        "operands": ((0, 9),) * 3, "n_val": 128,
         "question": "What is {a} + {b} + {c}? Add the first two numbers, then add the third. End with the sum.",
     },
+    "two_digit": {"operands": ((10, 49), (10, 49)), "n_val": 64, "question": QUESTION},
 }
 
 
@@ -44,8 +47,10 @@ def split_items(task: str = "single") -> tuple[list[tuple[int, ...]], list[tuple
     if task == "single":
         return split_pairs()
     spec = TASKS[task]
-    items = [(a, b, c) for a in range(10) for b in range(10) for c in range(10)]
-    random.Random(f"rlsd_verl/addition/{spec['operands']}").shuffle(items)
+    items = list(itertools.product(*(range(lo, hi + 1) for lo, hi in spec["operands"])))
+    # the three-digit tasks keep the seed they were measured with; later tasks shuffle with their own name
+    seed = f"rlsd_verl/addition/{len(spec['operands'])}" if task.startswith("three") else f"rlsd_verl/addition/{task}"
+    random.Random(seed).shuffle(items)
     return items[spec["n_val"]:], items[: spec["n_val"]]
 
 
@@ -59,9 +64,9 @@ def split_pairs() -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
 def make_rows(split: str, n: int, seed: int = 0, task: str = "single") -> list[dict]:
     """``n`` rows of ``split`` ("train" or "val") of ``task`` (:data:`TASKS`).
 
-    ``val`` with ``n <= 32`` is the first ``n`` held-out pairs (the same questions for every seed, so runs
-    compare on one test set); larger ``n`` repeats them. ``train`` samples its pairs with replacement from
-    the 68 training pairs, deterministically in ``seed``.
+    ``val`` with ``n`` up to the task's ``n_val`` is the first ``n`` held-out questions (the same for every
+    seed, so runs compare on one test set); larger ``n`` repeats them. ``train`` samples its questions with
+    replacement from the task's training questions, deterministically in ``seed``.
     """
     from rlsd_verl.data.schema import FREE_FORM, make_row
 
