@@ -34,6 +34,7 @@ TEMPLATE = " The correct answer is {hint}."
 # correct / other tokens of correct / answer of wrong) in two runs; the answer tokens of correct responses
 # gain little on average because the student is usually already sure of them (Δ_t ≤ −log P_S).
 GAP = 0.2
+PROMPTS = 10
 
 
 def teacher_meaning(records: list[dict]) -> dict[str, float]:
@@ -84,14 +85,16 @@ def misaligned(records: list[dict], by: int) -> list[dict]:
 def smollm2_runs(tmp_path_factory):
     out = tmp_path_factory.mktemp("smollm2")
     model, train, val = smollm2_assets(out / "data", n_train=64, n_val=8)
-    base = smollm2_run_overrides(model, train, val, out, "rlsd_smollm2", prompts_per_step=6, rollout_n=4) + [
+    # 10 prompts x 4 rollouts, every response dumped on both steps: 80 responses, about twice the answer
+    # tokens the check first rested on (~11 answer tokens of correct responses made its margins brittle)
+    base = smollm2_run_overrides(model, train, val, out, "rlsd_smollm2", prompts_per_step=PROMPTS, rollout_n=4) + [
         "algorithm.adv_estimator=rlsd",
         "algorithm.rlsd.decay_steps=4",
         "algorithm.rlsd.sync_interval=1",
         # a template this 135M model reads the right way round (benchmarks/teacher_templates.py: with the
         # paper's template its teacher *raises* wrong sums); the hint is the reference answer, as in the paper
         f"algorithm.rlsd.teacher_template='{TEMPLATE}'",
-        "algorithm.rlsd.dump_tokens=24",
+        f"algorithm.rlsd.dump_tokens={PROMPTS * 4}",
         "algorithm.rlsd.dump_every=1",
         "trainer.save_freq=2",
     ]
