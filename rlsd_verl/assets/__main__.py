@@ -45,20 +45,24 @@ def smollm2_main(argv: list[str]) -> int:
 
 
 def addition_main(argv: list[str]) -> int:
-    from rlsd_verl.assets.addition import write_addition_dataset
+    from rlsd_verl.assets.addition import TASKS, write_addition_dataset
 
     parser = argparse.ArgumentParser(
         prog="python -m rlsd_verl.assets addition", description="Write the addition task's train/val parquet files."
     )
     parser.add_argument("--out", required=True, help="output folder (created if missing)")
     parser.add_argument("--n-train", type=int, default=256, help="training rows (default 256)")
-    parser.add_argument("--n-val", type=int, default=32, help="validation rows (default 32: every held-out pair once)")
+    parser.add_argument("--n-val", type=int, default=None,
+                        help="validation rows (default: the task's held-out questions, each once)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the training rows (default 0)")
+    parser.add_argument("--task", default="single", choices=sorted(TASKS),
+                        help="single (a + b, single digits; default), three, three_hint, two_digit (10-49 + 10-49)")
     args = parser.parse_args(argv)
-    if args.n_train < 1 or args.n_val < 1:
-        parser.error(f"--n-train and --n-val must be positive, got {args.n_train} and {args.n_val}")
-    train, val = write_addition_dataset(args.out, n_train=args.n_train, n_val=args.n_val, seed=args.seed)
-    print(f"dataset addition    {train} {val}", flush=True)
+    n_val = TASKS[args.task]["n_val"] if args.n_val is None else args.n_val
+    if args.n_train < 1 or n_val < 1:
+        parser.error(f"--n-train and --n-val must be positive, got {args.n_train} and {n_val}")
+    train, val = write_addition_dataset(args.out, n_train=args.n_train, n_val=n_val, seed=args.seed, task=args.task)
+    print(f"dataset addition ({args.task})    {train} {val}", flush=True)
     print(json.dumps({"train": train, "val": val}))
     return 0
 

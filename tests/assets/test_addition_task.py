@@ -70,3 +70,19 @@ def test_verifier_scores_zero_or_one():
     assert compute_score("s", "nothing", "13")["acc"] == 0.0
     with pytest.raises(ValueError, match="ground_truth"):
         compute_score("s", "1", "thirteen")
+
+
+def test_cli_writes_the_chosen_task(tmp_path, capsys):
+    from rlsd_verl.assets.__main__ import main
+
+    assert main(["addition", "--out", str(tmp_path / "two"), "--task", "two_digit", "--n-train", "8"]) == 0
+    import pandas as pd
+
+    val = pd.read_parquet(tmp_path / "two" / "val.parquet")
+    assert len(val) == addition.TASKS["two_digit"]["n_val"]  # the task's held-out set, each question once
+    for text in val["prompt"].map(lambda p: p[0]["content"]):
+        a, b = map(int, re.fullmatch(r"What is (\d\d) \+ (\d\d)\?", text).groups())
+        assert 10 <= a <= 49 and 10 <= b <= 49
+    assert "two_digit" in capsys.readouterr().out
+    with pytest.raises(SystemExit):  # an unknown task is refused by name
+        main(["addition", "--out", str(tmp_path / "bad"), "--task", "four"])
