@@ -8,12 +8,16 @@ through verl's shared-memory path every step.
   in the agent loop from vLLM's rollouts on the fast path, a weight push every step, vLLM's rollout
   log-probs equal to the actor's ``old_log_probs`` right after each push (fp32);
 * tiny text model, 2 steps with a checkpoint, then resumed to step 3 with an empty hint: λ continues and
-  Δ ≡ 0 (the teacher sees the student's exact sequence).
+  Δ ≡ 0 (the teacher sees the student's exact sequence);
+* a weight push that fails in vLLM's receiver (``tests/e2e/failing_push_extension.py``) stops the run with the
+  receiver's error within a bounded time, instead of hanging.
 """
 
 from __future__ import annotations
 
 import os
+import time
+from pathlib import Path
 
 import pytest
 
@@ -28,6 +32,8 @@ EMPTY_HINT = ["algorithm.rlsd.hint_key=extra_info.subfield", "algorithm.rlsd.tea
 #: fp32 vLLM vs the FSDP actor on the same weights: measured 8e-6 – 2.7e-5 on the tiny VL model
 ROLLOUT_DIFF = 1e-3
 ALIGN = 1e-5
+#: a failing push must stop the run within this (measured: see the README's vLLM section)
+PUSH_FAILURE_TIMEOUT_S = 240
 
 
 @pytest.fixture(scope="module")
@@ -83,3 +89,26 @@ def test_rlsd_text_through_vllm_resumes_and_empty_hint_aligns(tmp_path, tiny_mod
     _assert_vllm_step(m, rlsd_lambda(2, 0.5, 4))  # the schedule went on from step 2
     # empty hint + student template: the teacher's log-probs equal the old log-probs on vLLM's rollouts
     assert abs(m["rlsd/delta_mean"]) < ALIGN and m["rlsd/delta_std"] < ALIGN, (m["rlsd/delta_mean"], m["rlsd/delta_std"])
+
+
+def test_a_failing_weight_push_stops_the_run_with_the_receivers_error(
+    tmp_path, tiny_models, synthetic, vllm_python, monkeypatch
+):
+    from tests.e2e import failing_push
+
+    root = str(Path(__file__).resolve().parents[2])  # vLLM's worker imports the test extension from tests/
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
+    train, val = synthetic["text"]
+    overrides = tiny_run_overrides(tiny_models["text"], train, val, tmp_path, "vllm_push_fails") + VLLM + [
+        "algorithm.adv_estimator=rlsd",
+        "trainer.total_training_steps=3",
+        f"actor_rollout_ref.rollout.engine_kwargs.vllm.worker_extension_cls={failing_push.EXTENSION_CLS}",
+    ]
+    start = time.monotonic()
+    run = run_main(tmp_path, "vllm_push_fails", overrides, python=vllm_python, timeout=PUSH_FAILURE_TIMEOUT_S)
+    print(f"failing push: the run stopped after {time.monotonic() - start:.0f} s (exit {run.returncode})")
+    assert run.returncode != 0
+    assert "WeightPushError" in run.log  # the sender stopped on the receiver's failure
+    # with the receiver's own error, on push 2 (step 1's, after its update): push 1 went through
+    assert f"{failing_push.MESSAGE} (push {failing_push.FAIL_AT})" in run.log
+    assert "BufferError: cannot close exported pointers exist" not in run.log  # not verl's cleanup's
