@@ -106,6 +106,7 @@ def test_the_error_under_verls_shared_memory_cleanup_is_recovered():
     from rlsd_verl.workers.push_guard import unmask_cleanup_error
 
     shm = shared_memory.SharedMemory(create=True, size=64)
+    info = error = None
     try:
 
         def load_bucket():
