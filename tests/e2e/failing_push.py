@@ -7,3 +7,5 @@ The extension itself is :mod:`tests.e2e.failing_push_extension`, imported by vLL
 FAIL_AT = 2
 MESSAGE = "rlsd-test: the receiver failed to load a bucket on purpose"
 EXTENSION_CLS = "tests.e2e.failing_push_extension.FailingPushExtension"
+#: the extension writes ``time.time()`` of the failure to the file this names (when set)
+MARK_ENV = "RLSD_TEST_FAILED_PUSH_MARK"

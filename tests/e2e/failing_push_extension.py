@@ -2,13 +2,17 @@
 
 It is :class:`rlsd_verl.cpu.vllm_worker.CPUWorkerExtension` (so ``preset=cpu``'s start-up check accepts
 it) whose ``_update_weights`` — where vLLM's ``weight_loader`` runs, and where the push failed before the
-linear-weight patch — raises :data:`tests.e2e.failing_push.MESSAGE` on push ``FAIL_AT``.
+linear-weight patch — raises :data:`tests.e2e.failing_push.MESSAGE` on push ``FAIL_AT``, after writing
+the time of the failure to the file ``$RLSD_TEST_FAILED_PUSH_MARK`` names.
 """
 
 from __future__ import annotations
 
+import os
+import time
+
 from rlsd_verl.cpu.vllm_worker import CPUWorkerExtension
-from tests.e2e.failing_push import FAIL_AT, MESSAGE
+from tests.e2e.failing_push import FAIL_AT, MARK_ENV, MESSAGE
 
 
 class FailingPushExtension(CPUWorkerExtension):
@@ -20,5 +24,8 @@ class FailingPushExtension(CPUWorkerExtension):
 
     def _update_weights(self, *args, **kwargs):
         if type(self)._pushes == FAIL_AT:
+            if os.environ.get(MARK_ENV):
+                with open(os.environ[MARK_ENV], "w") as f:
+                    f.write(repr(time.time()))
             raise RuntimeError(f"{MESSAGE} (push {FAIL_AT})")
         return super()._update_weights(*args, **kwargs)
