@@ -9,7 +9,8 @@ What it registers (all cheap: import paths and small classes):
 
 * the ``cpu`` device platform (:mod:`rlsd_verl.cpu.platform`), and, when the CPU backend is
   on in this process's environment, the CPU patches (:mod:`rlsd_verl.cpu.patches`);
-* the ``hf`` rollout backend (:mod:`rlsd_verl.cpu.rollout`);
+* the ``hf`` rollout backend (:mod:`rlsd_verl.cpu.rollout`), and verl's ``vllm`` adapter with a weight push
+  that stops on the receiver's error instead of hanging (:mod:`rlsd_verl.workers.vllm_push`);
 * fixes for verl 0.9.1 bugs that real runs hit (:mod:`rlsd_verl.verl_fixes`);
 * the advantage-estimator names ``rlsd``, ``opsd``, ``grpo_opsd``, ``sdpo``
   (:mod:`rlsd_verl.trainer.estimators`) and a guard that stops
@@ -72,6 +73,7 @@ def verify() -> None:
     from verl.trainer.ppo.core_algos import ADV_ESTIMATOR_REGISTRY
     from verl.workers.rollout.base import _ROLLOUT_REGISTRY
 
+    from rlsd_verl.cpu import rollout
     from rlsd_verl.trainer.estimators import ESTIMATOR_NAMES
 
     missing = []
@@ -79,6 +81,8 @@ def verify() -> None:
         missing.append("platform 'cpu'")
     if ("hf", "async") not in _ROLLOUT_REGISTRY:
         missing.append("rollout 'hf'")
+    if _ROLLOUT_REGISTRY.get(("vllm", "async")) != rollout.VLLM_ADAPTER:
+        missing.append("rollout 'vllm' (the guarded weight push)")
     missing += [f"advantage estimator {n!r}" for n in ESTIMATOR_NAMES if n not in ADV_ESTIMATOR_REGISTRY]
     if missing:
         raise RuntimeError(

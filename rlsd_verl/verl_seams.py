@@ -111,6 +111,57 @@ REQUIRED_CALLS: dict[str, tuple[str, ...]] = {
     "verl.trainer.main_ppo:": ("from verl.utils.config import validate_config",),
 }
 
+_VLLM = "verl.workers.rollout.vllm_rollout"
+#: vLLM-only seams (verl's vLLM package cannot be imported without vLLM): checked where vLLM is installed
+VLLM_ATTRS: list[tuple[str, str, tuple[str, ...]]] = [
+    # workers/vllm_push.py: the guarded push subclasses verl's sender and adapter and mirrors update_weights
+    (f"{_VLLM}.bucketed_weight_transfer", "BucketedWeightSender", ("_init_socket", "async_send_weights")),
+    (f"{_VLLM}.vllm_rollout", "ServerAdapter", ("update_weights", "_execute_method")),
+    # cpu/vllm_worker.py: CPUWorkerExtension wraps the receiving call
+    (f"{_VLLM}.utils", "vLLMColocateWorkerExtension", ("update_weights_from_ipc",)),
+]
+
+VLLM_CALLS: dict[str, tuple[str, ...]] = {
+    # workers/vllm_push.py: WatchedWeightSender wraps the socket _init_socket sets, where the sender waits
+    f"{_VLLM}.bucketed_weight_transfer:BucketedWeightSender._init_socket": ("self.socket = ",),
+    f"{_VLLM}.bucketed_weight_transfer:BucketedWeightSender.async_send_weights": (
+        "self._init_socket()",
+        "self.socket.recv()",
+    ),
+    # GuardedServerAdapter.update_weights is verl's with the watched sender: these are the lines it mirrors
+    f"{_VLLM}.vllm_rollout:ServerAdapter.update_weights": (
+        '"update_weights_from_ipc"',
+        "non_block=True",
+        "BucketedWeightSender(",
+        "await sender.async_send_weights(weights)",
+        "await future",
+        "self.server_handle.clear_kv_cache.remote()",
+        "self.server_handle.set_global_steps.remote(global_steps)",
+    ),
+    # ... and the attributes it reads, set here (non_block returns the Ray ObjectRef it watches)
+    f"{_VLLM}.vllm_rollout:ServerAdapter.__init__": (
+        "self.zmq_handle = ",
+        "self.use_shm = ",
+        "self._has_server = ",
+        "self.replica_rank = ",
+        "self.rollout_rank = ",
+    ),
+    f"{_VLLM}.vllm_rollout:ServerAdapter._execute_method": ("return future if non_block else await future",),
+    # cpu/vllm_worker.py: the BufferError it unmasks comes from this close, in the receiving call
+    f"{_VLLM}.bucketed_weight_transfer:BucketedWeightReceiver._cleanup": ("self.shm.close()",),
+    f"{_VLLM}.utils:vLLMColocateWorkerExtension.update_weights_from_ipc": ("receiver.receive_weights(",),
+    # cpu/rollout.py replaces verl's vLLM adapter in the registry
+    "verl.workers.rollout.base:": ('("vllm", "async"): "verl.workers.rollout.vllm_rollout.ServerAdapter"',),
+}
+
+
+def vllm_installed() -> bool:
+    """Whether vLLM can be imported here (its seams are checked only then)."""
+    import importlib.util
+
+    return importlib.util.find_spec("vllm") is not None
+
+
 #: "module:Class.method" → the ``self.`` attributes it may read: methods we call unbound with a stand-in ``self``
 UNBOUND_CALLS: dict[str, tuple[str, ...]] = {
     # teacher/inputs.py: teacher_position_ids calls it with SimpleNamespace(processor=...)
@@ -122,10 +173,14 @@ def _unwrap(obj):
     return getattr(obj, "__ray_actor_class__", obj)
 
 
-def missing() -> list[str]:
-    """Human-readable list of every required verl name or call that is not there."""
+def missing(vllm: bool | None = None) -> list[str]:
+    """Human-readable list of every required verl name or call that is not there.
+
+    ``vllm``: also check the vLLM seams (default: where vLLM is installed).
+    """
+    vllm = vllm_installed() if vllm is None else vllm
     out: list[str] = []
-    for module, name, attrs in REQUIRED_ATTRS + ACTOR_METHODS:
+    for module, name, attrs in REQUIRED_ATTRS + ACTOR_METHODS + (VLLM_ATTRS if vllm else []):
         try:
             obj = getattr(importlib.import_module(module), name)
         except (ImportError, AttributeError) as exc:
@@ -134,7 +189,7 @@ def missing() -> list[str]:
         for attr in attrs:
             if not hasattr(_unwrap(obj), attr):
                 out.append(f"{module}.{name}.{attr}")
-    for where, texts in REQUIRED_CALLS.items():
+    for where, texts in {**REQUIRED_CALLS, **(VLLM_CALLS if vllm else {})}.items():
         source, error = _source(where)
         if error:
             out.append(f"{_name(where)} ({error})")

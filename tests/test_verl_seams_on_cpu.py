@@ -7,9 +7,48 @@ import pytest
 from rlsd_verl import verl_seams
 
 
+#: the vLLM seams' cases run where vLLM is installed (``-k vllm_seam``); elsewhere
+#: test_vllm_environment_checks_its_seams runs them with the vLLM environment's Python
+VLLM_SEAM = "vllm_seam"
+needs_vllm = pytest.mark.skipif(not verl_seams.vllm_installed(), reason="vLLM seams: run in the vLLM environment")
+
+
 def test_pinned_verl_has_every_seam():
     assert verl_seams.missing() == []
     verl_seams.check()
+
+
+@needs_vllm
+def test_vllm_seam_names_all_present():
+    assert verl_seams.missing(vllm=True) == []
+
+
+def test_vllm_environment_checks_its_seams():
+    """The vLLM seam cases below, run with the vLLM environment's Python (they are skipped in this one)."""
+    import os
+    import subprocess
+    from pathlib import Path
+
+    from rlsd_verl.cpu.vllm_checks import vllm_env_python
+
+    if verl_seams.vllm_installed():
+        pytest.skip("vLLM is installed here: the vllm_seam cases run in this session")
+    python = vllm_env_python()
+    if not os.path.exists(python):
+        if os.environ.get("RLSD_SKIP_VLLM") == "1":
+            pytest.skip("RLSD_SKIP_VLLM=1: the vLLM environment was not built")
+        pytest.fail(f"the vLLM environment's Python {python} does not exist: run bash scripts/install_cpu.sh")
+    root = Path(__file__).resolve().parents[1]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")])))
+    proc = subprocess.run(
+        [python, "-m", "pytest", str(Path(__file__)), "-q", "-k", VLLM_SEAM, "-p", "no:cacheprovider"],
+        cwd=root, env=env, capture_output=True, text=True, timeout=600,
+    )
+    tail = proc.stdout[-3000:] + proc.stderr[-2000:]
+    assert proc.returncode == 0, tail
+    expected = 1 + sum(len(a) or 1 for *_, a in verl_seams.VLLM_ATTRS) + sum(map(len, verl_seams.VLLM_CALLS.values()))
+    expected += len(verl_seams.VLLM_CALLS)
+    assert f"{expected} passed" in proc.stdout, tail
 
 
 def test_a_renamed_override_is_reported(monkeypatch):
@@ -47,6 +86,24 @@ def _attr_cases():
             yield pytest.param(module, name, None, id=f"{module}.{name}")
         for attr in attrs:
             yield pytest.param(module, name, attr, id=f"{module}.{name}.{attr}")
+    for module, name, attrs in verl_seams.VLLM_ATTRS:
+        for attr in attrs or (None,):
+            yield pytest.param(module, name, attr, id=f"{VLLM_SEAM}-{module}.{name}.{attr}", marks=needs_vllm)
+
+
+def _call_cases():
+    for where, texts in verl_seams.REQUIRED_CALLS.items():
+        for text in texts:
+            yield pytest.param(where, text, id=f"{where}[{text[:30]}]")
+    for where, texts in verl_seams.VLLM_CALLS.items():
+        for text in texts:
+            yield pytest.param(where, text, id=f"{VLLM_SEAM}-{where}[{text[:30]}]", marks=needs_vllm)
+
+
+def _where_cases():
+    yield from verl_seams.REQUIRED_CALLS
+    for where in verl_seams.VLLM_CALLS:
+        yield pytest.param(where, id=f"{VLLM_SEAM}-{where}", marks=needs_vllm)
 
 
 @pytest.mark.parametrize("module,name,attr", list(_attr_cases()))
@@ -66,10 +123,7 @@ def test_deleting_each_required_name_is_caught(monkeypatch, module, name, attr):
     assert expected in verl_seams.missing()
 
 
-@pytest.mark.parametrize(
-    "where,text",
-    [pytest.param(w, t, id=f"{w}[{t[:30]}]") for w, texts in verl_seams.REQUIRED_CALLS.items() for t in texts],
-)
+@pytest.mark.parametrize("where,text", list(_call_cases()))
 def test_each_required_call_or_format_that_changes_is_caught(monkeypatch, where, text):
     import inspect
 
@@ -78,7 +132,7 @@ def test_each_required_call_or_format_that_changes_is_caught(monkeypatch, where,
     assert f"{verl_seams._name(where)} no longer calls {text!r}" in verl_seams.missing()
 
 
-@pytest.mark.parametrize("where", list(verl_seams.REQUIRED_CALLS))
+@pytest.mark.parametrize("where", list(_where_cases()))
 def test_each_place_read_for_a_call_that_disappears_is_caught(monkeypatch, where):
     import importlib
 

@@ -8,7 +8,7 @@ starts, instead of a crash (or a hang) inside vLLM's worker:
 * the CPU needs AVX2 (vLLM's CPU kernels);
 * the model's attention head size must be one vLLM's CPU attention supports;
 * sleep mode and cache freeing must be off (vLLM rejects sleep mode on CPU; CPU sleep/wake are no-ops);
-* the worker extension must be :data:`rlsd_verl.cpu.vllm_worker.EXTENSION_CLS` (the weight-push patch).
+* the worker extension must be :data:`rlsd_verl.cpu.vllm_worker.EXTENSION_CLS` or a subclass (the weight-push patch).
 """
 
 from __future__ import annotations
@@ -83,6 +83,24 @@ def check_vllm_installed() -> None:
         )
 
 
+def is_cpu_extension(ext: str | None) -> bool:
+    """Whether ``ext`` (a dotted class path) is :data:`EXTENSION_CLS` or a subclass of it.
+
+    Only a name other than :data:`EXTENSION_CLS` is imported (which needs vLLM); one that cannot be is not.
+    """
+    if ext == EXTENSION_CLS:
+        return True
+    if not ext or "." not in ext or importlib.util.find_spec("vllm") is None:
+        return False
+    module, _, name = ext.rpartition(".")
+    try:
+        cls = getattr(importlib.import_module(module), name)
+        base = getattr(importlib.import_module(EXTENSION_CLS.rpartition(".")[0]), EXTENSION_CLS.rpartition(".")[2])
+    except (ImportError, AttributeError):
+        return False
+    return isinstance(cls, type) and issubclass(cls, base)
+
+
 def check(config: DictConfig, flags: set[str] | None = None) -> None:
     """Raise on a CPU-vLLM setting that would crash or hang inside vLLM; no-op for other rollouts."""
     rollout = config.actor_rollout_ref.rollout
@@ -99,10 +117,10 @@ def check(config: DictConfig, flags: set[str] | None = None) -> None:
             "does not have on CPU. preset=cpu sets it False; remove the override."
         )
     ext = OmegaConf.select(config, "actor_rollout_ref.rollout.engine_kwargs.vllm.worker_extension_cls", default=None)
-    if ext != EXTENSION_CLS:
+    if not is_cpu_extension(ext):
         raise ValueError(
             f"actor_rollout_ref.rollout.engine_kwargs.vllm.worker_extension_cls={ext!r}: on CPU it must be "
-            f"{EXTENSION_CLS} (verl's extension plus the patch that keeps vLLM's linear weights for verl's weight "
+            f"{EXTENSION_CLS} or a subclass of it (verl's extension plus the patch that keeps vLLM's linear weights for verl's weight "
             "push; without it the push fails and the trainer hangs)."
         )
     flags = cpu_flags() if flags is None else flags

@@ -23,6 +23,7 @@ import torch
 from verl.workers.rollout.vllm_rollout.utils import vLLMColocateWorkerExtension
 
 from rlsd_verl.cpu.vllm_checks import EXTENSION_CLS  # noqa: F401  (the name preset=cpu gives this class)
+from rlsd_verl.workers.push_guard import unmask_cleanup_error
 
 
 def _keep_weight(self, layer: torch.nn.Module) -> None:
@@ -52,8 +53,15 @@ keep_linear_weights()
 
 
 class CPUWorkerExtension(vLLMColocateWorkerExtension):
-    """verl's colocate worker extension plus :func:`keep_linear_weights` (CPU backend only)."""
+    """verl's colocate worker extension plus :func:`keep_linear_weights` (CPU backend only); a push that
+    fails reports its own error, not verl's shared-memory cleanup's (:func:`unmask_cleanup_error`)."""
 
     def __new__(cls, **kwargs):
         keep_linear_weights()
         return super().__new__(cls, **kwargs)
+
+    def update_weights_from_ipc(self, *args, **kwargs):
+        try:
+            return super().update_weights_from_ipc(*args, **kwargs)
+        except BufferError as error:
+            raise unmask_cleanup_error(error) from None

@@ -77,3 +77,10 @@ def test_tiny_models_run_on_vllm_cpu(tiny_models):
     """The tiny test models have a head size vLLM's CPU attention accepts (it refuses 16)."""
     for kind in ("text", "qwen2_5_vl", "qwen3_vl"):
         assert vllm_checks.head_size(tiny_models[kind]) in vllm_checks.SUPPORTED_HEAD_SIZES, kind
+
+
+def test_the_worker_extension_must_be_ours_or_a_subclass():
+    assert vllm_checks.is_cpu_extension(vllm_checks.EXTENSION_CLS)
+    for other in (None, "", "NoDots", "no_such_module.Extension",
+                  "verl.workers.rollout.vllm_rollout.utils.vLLMColocateWorkerExtension"):  # verl's: lacks the patch
+        assert not vllm_checks.is_cpu_extension(other), other
