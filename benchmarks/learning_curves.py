@@ -9,7 +9,8 @@ every ``--test-freq`` steps; training accuracy, mean response length, truncated 
 step (``per_step`` in the JSON). ``--task`` picks the addition task (:data:`rlsd_verl.assets.addition.TASKS`),
 ``--template`` the teacher template (``paper``, ``inline`` or text with ``{hint}``; see
 ``python -m rlsd_verl.probe``). With ``--out`` and ``--reuse`` finished runs are not run again, so the
-benchmark can be resumed across sessions (a run's settings are stored beside it and must match).
+benchmark can be resumed across sessions and machines (a run's settings are stored beside it, without
+machine paths, and must match; copy committed run folders into ``--out`` to reuse them).
 
 Prints a table (mean over seeds, [min, max] across seeds), each method's final accuracy, and the first
 evaluated step at which each method reaches GRPO's final accuracy (mean curve and per seed); writes the
@@ -128,6 +129,12 @@ METHODS = {
 def method_overrides(method: str) -> list[str]:
     """``grpo`` / ``rlsd`` / ``rlsd_neg``, or any other estimator name as it is."""
     return list(METHODS.get(method, [f"algorithm.adv_estimator={method}"]))
+
+
+def run_settings(overrides: list[str], out: Path, model: str) -> dict:
+    """A run's settings as stored beside it for ``--reuse``: its overrides with the run folder written ``RUNS``
+    and the model folder ``MODEL``, so finished runs can be committed and reused on another machine."""
+    return {"overrides": [o.replace(str(out), "RUNS").replace(str(model), "MODEL") for o in overrides]}
 
 
 def step_series(metrics: dict[int, dict]) -> list[dict]:
@@ -259,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
             ]
             log = out / name / "logs" / PROJECT / f"{name}.jsonl"
             settings_file = out / name / "settings.json"
-            settings = {"overrides": [o.replace(str(out), "RUNS") for o in overrides]}
+            settings = run_settings(overrides, out, model)
             done = read_step_metrics(log)
             if args.reuse and args.steps in done and any(VAL_KEY.match(k) for k in done[args.steps]):
                 if settings_file.exists() and json.loads(settings_file.read_text()) != settings:

@@ -45,3 +45,19 @@ def test_addition_tasks_hold_out_their_questions(task):
         assert row["reward_model"]["ground_truth"] == str(sum(ops))
     with pytest.raises(ValueError, match="addition task"):
         split_items("four")
+
+
+def test_run_settings_hold_no_machine_paths(tmp_path):
+    """Stored settings must match between machines: the run folder and the model folder are placeholders."""
+    from rlsd_verl.cpu.smollm2_run import smollm2_run_overrides
+
+    def settings(root):
+        model, out = str(root / "home" / "model"), root / "runs"
+        overrides = smollm2_run_overrides(model, str(out / "data" / "train.parquet"), str(out / "data" / "val.parquet"),
+                                          out / "grpo_seed0", "grpo_seed0") + lc.method_overrides("grpo")
+        return lc.run_settings(overrides, out, model)
+
+    a, b = settings(tmp_path / "a"), settings(tmp_path / "b")
+    assert a == b
+    text = " ".join(a["overrides"])
+    assert str(tmp_path) not in text and "actor_rollout_ref.model.path=MODEL" in text and "RUNS/data/train.parquet" in text
