@@ -272,6 +272,8 @@ def main(argv: list[str] | None = None) -> int:
                 if settings_file.exists() and json.loads(settings_file.read_text()) != settings:
                     p.error(f"--reuse: {out / name} was run with other settings ({settings_file}); use another --out")
                 print(f"[{time.perf_counter() - t_start:7.0f} s] reusing the finished run {name} in {out / name}", flush=True)
+                if (out / name / "run_seconds.json").exists():  # its wall time, from the session that ran it
+                    run_seconds[name] = json.loads((out / name / "run_seconds.json").read_text())["seconds"]
                 curves[method][seed] = val_curve(done)
                 per_step[method][seed] = step_series(done)
                 continue
@@ -289,6 +291,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"    {name}: killed for memory by Ray (the machine ran short); retrying", flush=True)
             curves[method][seed] = val_curve(run.metrics)
             per_step[method][seed] = step_series(run.metrics)
+            _write_json(out / name / "run_seconds.json", {"seconds": round(run_seconds[name], 1)})
             print(f"    {name}: {run_seconds[name]:.0f} s, held-out accuracy {curves[method][seed]}", flush=True)
             if args.json:  # partial results survive an interrupted benchmark
                 _write_json(args.json.with_name(args.json.stem + ".partial.json"),
