@@ -181,7 +181,7 @@ def plot(curves, summary, path: Path, title: str, steps: dict | None = None) -> 
         ax.axhline(summary["grpo_final_target"], color="grey", lw=0.8, ls=":", label="GRPO final accuracy")
     ax.set_xlabel("training step")
     ax.set_ylabel("held-out accuracy (greedy)")
-    ax.set_title(title, fontsize=9)
+    fig.suptitle(title, fontsize=9)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
