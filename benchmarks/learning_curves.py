@@ -114,7 +114,7 @@ STEP_KEYS = {
     "response_length": "response_length/mean",
     "response_length_correct": "failure/response_length_correct",
     "response_length_wrong": "failure/response_length_wrong",
-    "truncated_frac": "failure/truncated_frac",
+    "truncated_frac": "response_length/clip_ratio",  # verl's, every method (failure/* is logged by RLSD runs only)
     "step_time_s": "timing_s/step",
 }
 

@@ -24,7 +24,7 @@ def test_step_series_keeps_training_steps_only():
     metrics = {
         0: {"val-core/x/acc/mean@1": 0.1},
         1: {"timing_s/step": 30.0, "critic/score/mean": 0.25, "response_length/mean": 12.0,
-            "failure/truncated_frac": 0.5},
+            "response_length/clip_ratio": 0.5},
         2: {"timing_s/step": 28.0, "response_length/mean": 10.0},
     }
     rows = lc.step_series(metrics)
