@@ -114,7 +114,7 @@ STEP_KEYS = {
     "response_length": "response_length/mean",
     "response_length_correct": "failure/response_length_correct",
     "response_length_wrong": "failure/response_length_wrong",
-    "truncated_frac": "response_length/clip_ratio",  # verl's, every method (failure/* is logged by RLSD runs only)
+    "truncated_frac": "failure/truncated_frac",  # RLSD runs; other methods: see step_series
     "step_time_s": "timing_s/step",
 }
 
@@ -137,13 +137,22 @@ def run_settings(overrides: list[str], out: Path, model: str) -> dict:
     return {"overrides": [o.replace(str(out), "RUNS").replace(str(model), "MODEL") for o in overrides]}
 
 
-def step_series(metrics: dict[int, dict]) -> list[dict]:
-    """``[{step, train_acc, response_length, …, step_time_s}]`` for every training step of a run's log."""
+def step_series(metrics: dict[int, dict], max_response_length: int | None = None) -> list[dict]:
+    """``[{step, train_acc, response_length, …, step_time_s}]`` for every training step of a run's log.
+
+    The truncated share is ``failure/truncated_frac`` where the run logged it (RLSD runs); otherwise it is
+    read from verl's ``response_length/clip_ratio``, which is the share of responses as long as the batch's
+    longest: the truncated share when that longest one reached ``max_response_length``, else 0.
+    """
     rows = []
     for step, m in sorted(metrics.items()):
         if step < 1 or "timing_s/step" not in m:
             continue
-        rows.append({"step": step, **{k: (float(m[v]) if v in m else None) for k, v in STEP_KEYS.items()}})
+        row = {"step": step, **{k: (float(m[v]) if v in m else None) for k, v in STEP_KEYS.items()}}
+        if row["truncated_frac"] is None and max_response_length and "response_length/clip_ratio" in m:
+            at_limit = m.get("response_length/max", 0) >= max_response_length
+            row["truncated_frac"] = float(m["response_length/clip_ratio"]) if at_limit else 0.0
+        rows.append(row)
     return rows
 
 
@@ -275,7 +284,7 @@ def main(argv: list[str] | None = None) -> int:
                 if (out / name / "run_seconds.json").exists():  # its wall time, from the session that ran it
                     run_seconds[name] = json.loads((out / name / "run_seconds.json").read_text())["seconds"]
                 curves[method][seed] = val_curve(done)
-                per_step[method][seed] = step_series(done)
+                per_step[method][seed] = step_series(done, args.max_response_length)
                 continue
             _write_json(settings_file, settings)
             for attempt in range(1, args.attempts + 1):
@@ -290,7 +299,7 @@ def main(argv: list[str] | None = None) -> int:
                     run.check()
                 print(f"    {name}: killed for memory by Ray (the machine ran short); retrying", flush=True)
             curves[method][seed] = val_curve(run.metrics)
-            per_step[method][seed] = step_series(run.metrics)
+            per_step[method][seed] = step_series(run.metrics, args.max_response_length)
             _write_json(out / name / "run_seconds.json", {"seconds": round(run_seconds[name], 1)})
             print(f"    {name}: {run_seconds[name]:.0f} s, held-out accuracy {curves[method][seed]}", flush=True)
             if args.json:  # partial results survive an interrupted benchmark

@@ -24,13 +24,22 @@ def test_step_series_keeps_training_steps_only():
     metrics = {
         0: {"val-core/x/acc/mean@1": 0.1},
         1: {"timing_s/step": 30.0, "critic/score/mean": 0.25, "response_length/mean": 12.0,
-            "response_length/clip_ratio": 0.5},
+            "failure/truncated_frac": 0.5},
         2: {"timing_s/step": 28.0, "response_length/mean": 10.0},
     }
     rows = lc.step_series(metrics)
     assert [r["step"] for r in rows] == [1, 2]
     assert rows[0]["train_acc"] == 0.25 and rows[0]["response_length"] == 12.0 and rows[0]["step_time_s"] == 30.0
     assert rows[0]["truncated_frac"] == 0.5 and rows[1]["train_acc"] is None
+
+
+def test_truncated_share_without_failure_metrics():
+    """GRPO runs log no failure/*: verl's clip_ratio counts only when the longest response hit the limit."""
+    at_limit = {"timing_s/step": 1.0, "response_length/max": 32, "response_length/clip_ratio": 0.75}
+    short = {"timing_s/step": 1.0, "response_length/max": 12, "response_length/clip_ratio": 1.0}  # all 12 long
+    rows = lc.step_series({1: at_limit, 2: short}, max_response_length=32)
+    assert [r["truncated_frac"] for r in rows] == [0.75, 0.0]
+    assert lc.step_series({1: short})[0]["truncated_frac"] is None  # limit unknown: not guessed
 
 
 @pytest.mark.parametrize("task", sorted(TASKS))
