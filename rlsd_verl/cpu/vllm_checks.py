@@ -92,10 +92,12 @@ def is_cpu_extension(ext: str | None) -> bool:
         return True
     if not ext or "." not in ext or importlib.util.find_spec("vllm") is None:
         return False
-    module, _, name = ext.rpartition(".")
+    def load(dotted: str):
+        module, _, name = dotted.rpartition(".")
+        return getattr(importlib.import_module(module), name)
+
     try:
-        cls = getattr(importlib.import_module(module), name)
-        base = getattr(importlib.import_module(EXTENSION_CLS.rpartition(".")[0]), EXTENSION_CLS.rpartition(".")[2])
+        cls, base = load(ext), load(EXTENSION_CLS)
     except (ImportError, AttributeError):
         return False
     return isinstance(cls, type) and issubclass(cls, base)
